@@ -1,0 +1,202 @@
+/*
+ * gw.h - the gateway core: MQTT-SN 1.2 sessions with no I/O of their own.
+ *
+ * The core takes events (datagrams from clients, broker events, the passing
+ * of time) with the time as an argument, and acts through a table of
+ * callbacks supplied by whoever drives it: the daemon (sockets and
+ * libmosquitto) or the simulator (an in-memory broker). It never reads the
+ * clock, sleeps, or touches a socket or file. Times are milliseconds on a
+ * monotonic clock chosen by the caller.
+ *
+ * Contract between the core (bridge/gw*.c) and the daemon (bridge/main.c
+ * and friends), written by the lead engineer before either existed: the
+ * core's author extends it (new fields, new functions) but does not rename
+ * or remove anything here, because the daemon is written against it.
+ */
+#ifndef SNBRIDGE_BRIDGE_GW_H
+#define SNBRIDGE_BRIDGE_GW_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---------------------------------------------------------------- addresses */
+
+/*
+ * An opaque transport address. The daemon puts a sockaddr_in or
+ * sockaddr_in6 in data (len its size) and the listener index in link; the
+ * core only compares addresses (link, len, memcmp) and never reads them.
+ */
+struct gw_addr {
+	uint8_t link;
+	uint8_t len;
+	uint8_t data[28];
+};
+
+/* ---------------------------------------------------------------- config */
+
+enum gw_broker_mode {
+	GW_MODE_TRANSPARENT = 0, /* one broker connection per MQTT-SN client */
+	GW_MODE_AGGREGATING = 1, /* one broker connection for all clients */
+};
+
+/* Every tunable of the core; gw_config_defaults() fills in safe values. */
+struct gw_config {
+	uint8_t gw_id;                 /* GWINFO / ADVERTISE gateway id */
+	enum gw_broker_mode mode;
+	bool allow_qos_m1;             /* accept QoS -1 publishes (6.8) */
+	uint32_t advertise_interval_s; /* 0: no ADVERTISE (6.1) */
+
+	uint32_t max_clients;          /* sessions of any state */
+	uint32_t max_topics;           /* registered topic ids per client */
+	uint32_t max_sleep_buffer;     /* messages buffered per sleeping client */
+	uint32_t max_pending;          /* downlink messages queued per awake client */
+	uint32_t max_msg_size;         /* largest MQTT-SN message accepted, octets */
+
+	uint32_t retry_initial_ms;     /* retry interval before any RTT sample */
+	uint32_t retry_min_ms;         /* floor of the adaptive retry interval */
+	uint32_t retry_max_ms;         /* ceiling, also of the back-off */
+	uint32_t retry_count;          /* retries before a client is lost */
+};
+
+/* Defaults for high-latency links: retries in seconds, not milliseconds. */
+void gw_config_defaults(struct gw_config *cfg);
+
+/* ---------------------------------------------------------------- callbacks */
+
+enum gw_log_level {
+	GW_LOG_ERR = 0,
+	GW_LOG_WARN = 1,
+	GW_LOG_INFO = 2,
+	GW_LOG_DEBUG = 3,
+};
+
+/* What the daemon needs to open one MQTT connection toward the broker. */
+struct gw_broker_session {
+	const char *client_id;      /* NUL-terminated */
+	bool clean_session;
+	uint16_t keep_alive_s;
+	bool has_will;
+	const char *will_topic;     /* NUL-terminated, when has_will */
+	const uint8_t *will_payload;
+	size_t will_len;
+	int will_qos;
+	bool will_retain;
+};
+
+/* The connection number of the aggregating mode's single connection. */
+#define GW_CONN_AGGREGATE 0u
+
+/*
+ * Callbacks through which the core acts. Each takes the ctx given to
+ * gw_new(). The broker calls return 0 on success or a negative value when
+ * the request could not even be queued (broker not connected, out of
+ * memory); the core then answers the client with a congestion code.
+ */
+struct gw_ops {
+	/* A datagram to a client; to == NULL: the advertise destination. */
+	void (*send)(void *ctx, const struct gw_addr *to, const uint8_t *buf, size_t len);
+	/* Open a broker connection; answer later with gw_on_broker_connected. */
+	int (*broker_open)(void *ctx, uint32_t conn, const struct gw_broker_session *s);
+	/* Close it: fire_will drops the connection so the broker sends the Will. */
+	void (*broker_close)(void *ctx, uint32_t conn, bool fire_will);
+	/* Publish; for qos > 0 answer later with gw_on_broker_acked(*token). */
+	int (*broker_publish)(void *ctx, uint32_t conn, const char *topic, size_t topic_len,
+	                      const uint8_t *payload, size_t len, int qos, bool retain,
+	                      uint32_t *token);
+	/* Subscribe; answer later with gw_on_broker_subacked(*token). */
+	int (*broker_subscribe)(void *ctx, uint32_t conn, const char *filter, size_t len, int qos,
+	                        uint32_t *token);
+	/* Unsubscribe; answer later with gw_on_broker_unsubacked(*token). */
+	int (*broker_unsubscribe)(void *ctx, uint32_t conn, const char *filter, size_t len,
+	                          uint32_t *token);
+	/* One finished log line, without a newline. */
+	void (*log)(void *ctx, enum gw_log_level level, const char *line);
+};
+
+/* ---------------------------------------------------------------- lifecycle */
+
+struct gw;
+
+/* A new core; cfg and ops are copied. NULL when out of memory. */
+struct gw *gw_new(const struct gw_config *cfg, const struct gw_ops *ops, void *ctx);
+/* Free the core and every session (no callbacks are made). */
+void gw_free(struct gw *gw);
+
+/* ---------------------------------------------------------------- events */
+
+/* One datagram from a client (may be malformed: counted, logged, dropped). */
+void gw_on_datagram(struct gw *gw, const struct gw_addr *from, const uint8_t *buf, size_t len,
+                    uint64_t now_ms);
+/* The broker connection conn is up (rc 0) or was refused (rc != 0). */
+void gw_on_broker_connected(struct gw *gw, uint32_t conn, int rc, uint64_t now_ms);
+/* The broker connection conn went down. */
+void gw_on_broker_disconnected(struct gw *gw, uint32_t conn, uint64_t now_ms);
+/* The broker acknowledged the publish with this token (PUBACK or PUBCOMP). */
+void gw_on_broker_acked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms);
+/* The broker answered a subscribe; granted_qos 0x80 means refused. */
+void gw_on_broker_subacked(struct gw *gw, uint32_t conn, uint32_t token, int granted_qos,
+                           uint64_t now_ms);
+/* The broker answered an unsubscribe. */
+void gw_on_broker_unsubacked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms);
+/* A message from the broker on connection conn. */
+void gw_on_broker_message(struct gw *gw, uint32_t conn, const char *topic, size_t topic_len,
+                          const uint8_t *payload, size_t len, int qos, bool retain,
+                          uint64_t now_ms);
+/*
+ * Run the timers (retries, keep-alive, sleep expiry, ADVERTISE). Returns the
+ * absolute time of the next deadline, UINT64_MAX when there is none.
+ */
+uint64_t gw_tick(struct gw *gw, uint64_t now_ms);
+
+/* ---------------------------------------------------------------- topics */
+
+/* One predefined topic (6.7); client_id "" applies to every client. */
+struct gw_predefined {
+	const char *client_id;
+	uint16_t topic_id;
+	const char *topic;
+};
+
+/* Replace the predefined topics (copied). Returns 0 or -1 out of memory. */
+int gw_predefined_set(struct gw *gw, const struct gw_predefined *entries, size_t n);
+
+/* ---------------------------------------------------------------- statistics */
+
+/* Counters; the core fills in the fields below. Additive only. */
+struct gw_stats {
+	uint64_t msgs_in, msgs_out;     /* MQTT-SN messages from / to clients */
+	uint64_t bytes_in, bytes_out;
+	uint64_t pub_up, pub_down;      /* PUBLISHes toward the broker / clients */
+	uint64_t retries;
+	uint64_t malformed;
+	uint64_t drop_congestion;       /* refused: broker down or queue full */
+	uint64_t drop_limit;            /* refused: a configured limit */
+	uint64_t drop_invalid_topic;
+	uint64_t drop_sleep_buffer;     /* sleeping client's buffer full */
+	uint64_t drop_qos_m1;           /* QoS -1 refused */
+};
+
+enum gw_client_state {
+	GW_STATE_ACTIVE = 0,
+	GW_STATE_ASLEEP,
+	GW_STATE_AWAKE,
+	GW_STATE_DISCONNECTED,
+	GW_STATE_LOST,
+	GW_STATE_COUNT,
+};
+
+/* The totals. */
+const struct gw_stats *gw_stats_total(const struct gw *gw);
+/* How many sessions are in state. */
+uint32_t gw_clients_in_state(const struct gw *gw, enum gw_client_state state);
+/*
+ * Visit every session: fn(arg, client_id, state, stats). Must not call back
+ * into the core.
+ */
+void gw_clients_each(const struct gw *gw,
+                     void (*fn)(void *arg, const char *client_id, enum gw_client_state state,
+                                const struct gw_stats *stats),
+                     void *arg);
+
+#endif
