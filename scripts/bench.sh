@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# make bench: measures the figures README's performance section quotes, on
+# this machine. Every loop is bounded; nothing here is a pass/fail test.
+set -u
+BUILD=${BUILD:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root" || exit 1
+data=${SNBRIDGE_DATA:-$root/../shared/data}
+weather=$data/telemetry/seattle-weather-hourly-normals.csv
+if [ ! -r "$weather" ]; then
+	echo "bench: missing $weather (the shared data folder beside the project)" >&2
+	exit 1
+fi
+
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo
+echo "== codec: PUBLISH of each weather record (compact JSON), 50 rounds"
+printf '%-12s %10s %10s %10s\n' op messages ns/msg MB/s
+"$BUILD/tests/bench-codec" "$weather" || exit 1
