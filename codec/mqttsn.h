@@ -174,7 +174,10 @@ uint8_t mqttsn_flags_pack(const struct mqttsn_flags *f);
  *   SUBSCRIBE, UNSUBSCRIBE        subscribe (topic_name for NORMAL and
  *                                 SHORT (exactly 2 octets), topic_id for
  *                                 PREDEFINED; UNSUBSCRIBE ignores flags
- *                                 other than topic_id_type)
+ *                                 other than topic_id_type; decode also
+ *                                 sets topic_id for SHORT, packed as in
+ *                                 PUBLISH, and 0 for NORMAL; encode reads
+ *                                 only the member named above)
  *   SUBACK                        suback
  *   PINGREQ                       pingreq (client_id.len == 0: absent)
  *   DISCONNECT                    disconnect
@@ -294,6 +297,18 @@ MQTTSN_MUST_CHECK int mqttsn_encoded_len(const struct mqttsn_msg *msg);
  * is copied after the header as it is.
  */
 MQTTSN_MUST_CHECK int mqttsn_encode(uint8_t *buf, size_t cap, const struct mqttsn_msg *msg);
+
+/*
+ * The value rules of 5.3-5.5 that decode enforces and encode needs, shared so
+ * that the two agree: MQTTSN_OK, a protocol error (MQTTSN_ERR_CLIENT_ID,
+ * _PROTOCOL_ID, _QOS, _TOPIC_ID_TYPE, _SHORT_TOPIC, _TOPIC_EMPTY), or
+ * MQTTSN_ERR_INVALID for a value no octet can carry (unknown type, qos
+ * outside -1..2, topic_id_type above 3, a view with len > 0 and no ptr). For
+ * ENCAPSULATED it is what decoding encap.inner gives: MQTTSN_ERR_ENCAP_NESTED,
+ * MQTTSN_ERR_ENCAP_INNER for a malformed inner message, or the inner
+ * message's own protocol error. Lengths (MQTTSN_ERR_TOO_BIG) are not checked.
+ */
+MQTTSN_MUST_CHECK int mqttsn_msg_check(const struct mqttsn_msg *msg);
 
 /*
  * One-line human summary of msg, tshark-like ("PUBLISH qos=1 topic_id=7
