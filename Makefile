@@ -69,9 +69,9 @@ SIM_LIB := $(if $(SIM_SRC),$(BUILD)/libsnsim.a)
 # Link order: users before what they use.
 LIBS := $(SIM_LIB) $(GW_LIB) $(SNC_LIB) $(CODEC_LIB)
 
-BINS := $(if $(wildcard bridge/main.c),$(BUILD)/bin/sn-bridge) \
+BINS := $(strip $(if $(wildcard bridge/main.c),$(BUILD)/bin/sn-bridge) \
         $(if $(wildcard sim/main.c),$(BUILD)/bin/sn-sim) \
-        $(patsubst sn-client/tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC))
+        $(patsubst sn-client/tools/%.c,$(BUILD)/bin/%,$(TOOL_SRC)))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TESTTOOL_BINS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(TESTTOOL_SRC))
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRC))
@@ -148,7 +148,7 @@ deps:
 
 install: build
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR)/codec
-	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(BINDIR))
+	$(if $(BINS),install -m 755 $(BINS) $(DESTDIR)$(BINDIR),@true)
 	install -m 644 $(CODEC_LIB) $(DESTDIR)$(LIBDIR)
 	install -m 644 codec/*.h $(DESTDIR)$(INCDIR)/codec
 
