@@ -57,10 +57,26 @@ struct gw_config {
 	uint32_t retry_min_ms;         /* floor of the adaptive retry interval */
 	uint32_t retry_max_ms;         /* ceiling, also of the back-off */
 	uint32_t retry_count;          /* retries before a client is lost */
+
+	/* additions by the core's author */
+	uint32_t connect_timeout_ms;   /* Will exchange plus broker connect, then CONNACK congestion */
+	uint32_t max_inflight;         /* client QoS 1/2 PUBLISHes awaiting the broker or PUBREL */
+	uint32_t max_subscriptions;    /* subscriptions per client */
+	uint32_t log_interval_ms;      /* one log line per cause and client per interval */
 };
 
-/* Defaults for high-latency links: retries in seconds, not milliseconds. */
+/*
+ * Defaults for high-latency links: retries in seconds, not milliseconds
+ * (Table 30 gives T_RETRY 10-15 s and N_RETRY 3-5 for a LAN; a GEO round
+ * trip is 0.6-2 s, so: initial 10 s, adaptive between 2 s and 120 s, 5
+ * retries). gw_new() clamps values that make no sense (max_clients to
+ * GW_MAX_CLIENTS, max_topics to 0xFFFE, retry_min_ms above retry_max_ms).
+ * cfg: filled in completely. Spec: Table 30.
+ */
 void gw_config_defaults(struct gw_config *cfg);
+
+/* The largest max_clients: conn numbers carry the session slot in 20 bits. */
+#define GW_MAX_CLIENTS 0xFFFFEu
 
 /* ---------------------------------------------------------------- callbacks */
 
@@ -88,10 +104,48 @@ struct gw_broker_session {
 #define GW_CONN_AGGREGATE 0u
 
 /*
+ * Connection numbers and the broker contract, as the core uses them:
+ *
+ * - GW_CONN_AGGREGATE (0) is the shared connection. In aggregating mode it
+ *   carries every client. In transparent mode it is opened only when
+ *   allow_qos_m1 is set and carries only QoS -1 publishes (6.8), which have
+ *   no session of their own. The core opens it from the first gw_tick()
+ *   (client id "sn-bridge-<gw_id>", clean session, no Will) and never closes
+ *   it before gw_shutdown(); the daemon keeps it connected (reconnecting
+ *   with back-off) and reports each transition.
+ * - Any other conn belongs to one client (transparent mode): its low 20 bits
+ *   are the session slot plus one, its high 12 bits a generation, so a
+ *   number is not reused soon. It is opened on CONNECT with the client's id,
+ *   CleanSession and Will. While the core waits for it to come up, a
+ *   gw_on_broker_connected(rc != 0), gw_on_broker_disconnected() or
+ *   connect_timeout_ms makes the core answer CONNACK congestion and call
+ *   broker_close(). Once up, a drop is reported with
+ *   gw_on_broker_disconnected() and the daemon keeps reconnecting (same
+ *   client id and CleanSession) until broker_close(); meanwhile the client's
+ *   requests get congestion codes. After a reconnect of a connection opened
+ *   with CleanSession, the core subscribes again (the broker forgot).
+ * - A Will cannot change on an open MQTT connection, so WILLTOPICUPD,
+ *   WILLMSGUPD and a CONNECT that changes the Will make the core close the
+ *   connection (fire_will false) and open a new one (CleanSession false).
+ * - Tokens are the daemon's (e.g. libmosquitto's mid) and need only be
+ *   unique per conn among requests in flight. A publish still unacknowledged
+ *   when its connection goes down counts as not delivered: the client gets
+ *   PUBACK congestion, and a later gw_on_broker_acked for it is ignored, as
+ *   is any token the core does not know (e.g. QoS 0 publishes).
+ * - After broker_close(conn) the core ignores events for conn.
+ */
+
+/* The broker-side keep-alive the core asks for (the client's own
+ * keep-alive is supervised by the core, 6.11). */
+#define GW_BROKER_KEEPALIVE_S 60u
+
+/*
  * Callbacks through which the core acts. Each takes the ctx given to
  * gw_new(). The broker calls return 0 on success or a negative value when
  * the request could not even be queued (broker not connected, out of
- * memory); the core then answers the client with a congestion code.
+ * memory); the core then answers the client with a congestion code. A
+ * callback must not call back into the core (gw_on_*, gw_tick): the core is
+ * on the stack; results are reported later, from the loop.
  */
 struct gw_ops {
 	/* A datagram to a client; to == NULL: the advertise destination. */
@@ -123,6 +177,14 @@ struct gw *gw_new(const struct gw_config *cfg, const struct gw_ops *ops, void *c
 /* Free the core and every session (no callbacks are made). */
 void gw_free(struct gw *gw);
 
+/*
+ * Orderly stop: DISCONNECT to every client that is listening (active or
+ * awake), broker_close(fire_will false) for every connection including
+ * GW_CONN_AGGREGATE. Sessions stay until gw_free(). Spec: 6.13 (DISCONNECT
+ * from the gateway).
+ */
+void gw_shutdown(struct gw *gw, uint64_t now_ms);
+
 /* ---------------------------------------------------------------- events */
 
 /* One datagram from a client (may be malformed: counted, logged, dropped). */
@@ -148,6 +210,11 @@ void gw_on_broker_message(struct gw *gw, uint32_t conn, const char *topic, size_
  * absolute time of the next deadline, UINT64_MAX when there is none.
  */
 uint64_t gw_tick(struct gw *gw, uint64_t now_ms);
+/*
+ * The absolute time of the next deadline without running anything (an event
+ * may have moved it earlier: ask after each one). UINT64_MAX: none.
+ */
+uint64_t gw_next_deadline(const struct gw *gw);
 
 /* ---------------------------------------------------------------- topics */
 
@@ -175,6 +242,29 @@ struct gw_stats {
 	uint64_t drop_invalid_topic;
 	uint64_t drop_sleep_buffer;     /* sleeping client's buffer full */
 	uint64_t drop_qos_m1;           /* QoS -1 refused */
+
+	/* additions by the core's author: drop_limit is the sum of
+	 * drop_clients, drop_topics, drop_subscriptions, drop_pending,
+	 * drop_sleep_buffer and drop_too_big; drop_congestion of
+	 * drop_broker_down, drop_broker_refused and drop_inflight */
+	uint64_t broker_msgs;           /* messages received from the broker */
+	uint64_t broker_bytes_in;       /* their payload octets */
+	uint64_t broker_bytes_out;      /* payload octets published to the broker */
+	uint64_t protocol_errors;       /* well-formed but not allowed now (no session, wrong state) */
+	uint64_t drop_clients;          /* CONNACK congestion: max_clients */
+	uint64_t drop_topics;           /* REGACK / SUBACK congestion or downlink drop: max_topics */
+	uint64_t drop_subscriptions;    /* SUBACK congestion: max_subscriptions */
+	uint64_t drop_pending;          /* downlink queue full: max_pending */
+	uint64_t drop_too_big;          /* over max_msg_size, either way */
+	uint64_t drop_broker_down;      /* refused: the broker connection is down */
+	uint64_t drop_broker_refused;   /* refused by the broker or the daemon's queue */
+	uint64_t drop_inflight;         /* PUBACK congestion: max_inflight */
+	uint64_t drop_client_refused;   /* the client refused a REGISTER or PUBLISH */
+	uint64_t drop_discarded;        /* queued downlink messages thrown away with a session */
+	uint64_t drop_no_subscription;  /* broker message matching no subscription */
+	uint64_t connects;              /* CONNACK accepted */
+	uint64_t lost;                  /* clients declared lost (keep-alive, sleep, retries) */
+	uint64_t wills;                 /* Wills fired */
 };
 
 enum gw_client_state {
@@ -198,5 +288,16 @@ void gw_clients_each(const struct gw *gw,
                      void (*fn)(void *arg, const char *client_id, enum gw_client_state state,
                                 const struct gw_stats *stats),
                      void *arg);
+
+/* "active", "asleep", "awake", "disconnected", "lost" (6.14), or "?". */
+const char *gw_state_name(enum gw_client_state state);
+
+/*
+ * Look a session up by client id. Returns false when there is none; else
+ * fills *state and *stats when not NULL. A session still in its CONNECT
+ * exchange reports GW_STATE_DISCONNECTED (6.14: not yet active).
+ */
+bool gw_client_find(const struct gw *gw, const char *client_id, enum gw_client_state *state,
+                    struct gw_stats *stats);
 
 #endif

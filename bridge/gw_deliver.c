@@ -1,0 +1,420 @@
+/*
+ * gw_deliver.c - messages from the broker to clients (6.5, 6.6, 6.14).
+ *
+ * One FIFO queue per session. Its head is the only message in flight: a
+ * REGISTER for its topic if the client does not know the topic id yet, then
+ * the PUBLISH, then for QoS 2 the PUBREL. QoS 0 messages leave at once
+ * unless something is ahead of them, so order is kept. While a client
+ * sleeps the queue is its buffer (6.14).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/gw_int.h"
+
+/* ---------------------------------------------------------------- blobs */
+
+struct gw_blob *gw_blob_new(const char *topic, size_t topic_len, const uint8_t *payload,
+                            size_t len)
+{
+	struct gw_blob *b;
+
+	if (topic_len > MQTTSN_MSG_MAX || len > MQTTSN_MSG_MAX)
+		return NULL;
+	b = malloc(sizeof *b + topic_len + len);
+	if (b == NULL)
+		return NULL;
+	b->refs = 1;
+	b->topic_len = topic_len;
+	b->len = len;
+	memcpy(b->data, topic, topic_len);
+	if (len != 0)
+		memcpy(b->data + topic_len, payload, len);
+	return b;
+}
+
+void gw_blob_unref(struct gw_blob *b)
+{
+	if (b != NULL && --b->refs == 0)
+		free(b);
+}
+
+static const char *blob_topic(const struct gw_blob *b)
+{
+	return (const char *)b->data;
+}
+
+/* ---------------------------------------------------------------- the queue */
+
+static void pop(struct gw_session *s)
+{
+	struct gw_qmsg *m = s->qhead;
+
+	if (m == NULL)
+		return;
+	s->qhead = m->next;
+	if (s->qhead == NULL)
+		s->qtail = NULL;
+	s->qlen--;
+	gw_blob_unref(m->blob);
+	free(m);
+}
+
+void gw_down_clear(struct gw *gw, struct gw_session *s)
+{
+	if (s->qlen != 0)
+		GW_STAT_ADD(gw, s, drop_discarded, s->qlen);
+	while (s->qhead != NULL)
+		pop(s);
+	s->out.kind = GW_OUT_NONE;
+}
+
+void gw_down_pause(struct gw *gw, struct gw_session *s)
+{
+	(void)gw;
+	/* the head keeps its stage and msg id: it resumes where it stopped */
+	s->out.kind = GW_OUT_NONE;
+}
+
+static bool is_asleep(const struct gw_session *s)
+{
+	return s->state == GW_STATE_ASLEEP || s->state == GW_STATE_AWAKE;
+}
+
+void gw_down_enqueue(struct gw *gw, struct gw_session *s, struct gw_blob *b, int qos,
+                     bool retain, uint64_t now)
+{
+	struct gw_qmsg *m;
+	bool sleeping = is_asleep(s);
+	uint32_t limit = sleeping ? gw->cfg.max_sleep_buffer : gw->cfg.max_pending;
+
+	if ((s->state == GW_STATE_DISCONNECTED || s->state == GW_STATE_LOST) &&
+	    s->phase == GW_PHASE_NONE && qos == 0) {
+		/* MQTT keeps only QoS 1/2 for an offline persistent session */
+		GW_STAT_ADD(gw, s, drop_discarded, 1);
+		return;
+	}
+	/* PUBLISH: length header, type, flags, topic id, msg id, data */
+	if (b->len + 7 + (b->len + 7 > MQTTSN_SHORT_HDR_MAX ? 2 : 0) > gw->cfg.max_msg_size) {
+		gw_note(gw, s, GW_CAUSE_TOO_BIG, now, "%zu-octet message over max_msg_size %u",
+		        b->len, (unsigned)gw->cfg.max_msg_size);
+		return;
+	}
+	if (s->qlen >= limit) {
+		gw_note(gw, s, sleeping ? GW_CAUSE_SLEEP_BUFFER : GW_CAUSE_PENDING, now,
+		        "%s full (%u messages): message dropped",
+		        sleeping ? "sleep buffer" : "pending queue", (unsigned)limit);
+		return;
+	}
+	m = calloc(1, sizeof *m);
+	if (m == NULL) {
+		gw_say(gw, GW_LOG_ERR, "out of memory queueing for %s", s->client_id);
+		return;
+	}
+	b->refs++;
+	m->blob = b;
+	m->qos = (int8_t)qos;
+	m->retain = retain;
+	if (s->qtail != NULL)
+		s->qtail->next = m;
+	else
+		s->qhead = m;
+	s->qtail = m;
+	s->qlen++;
+	gw_down_pump(gw, s, now);
+}
+
+/* ---------------------------------------------------------------- sending */
+
+static bool can_send(const struct gw_session *s)
+{
+	return s->bound && s->phase == GW_PHASE_NONE &&
+	       (s->state == GW_STATE_ACTIVE || s->state == GW_STATE_AWAKE);
+}
+
+/* How the head's topic travels: predefined id, known topic id, or short name. */
+static bool resolve(const struct gw *gw, const struct gw_session *s, const struct gw_blob *b,
+                    uint8_t *type, uint16_t *id)
+{
+	const struct gw_predef *p = gw_predef_by_name(gw, s->client_id, blob_topic(b),
+	                                              b->topic_len);
+	const struct gw_topic *t;
+
+	if (p != NULL) {
+		*type = MQTTSN_TOPIC_PREDEFINED;
+		*id = p->id;
+		return true;
+	}
+	t = gw_topic_by_name(s, blob_topic(b), b->topic_len);
+	if (t != NULL && t->client_knows) {
+		*type = MQTTSN_TOPIC_NORMAL;
+		*id = t->id;
+		return true;
+	}
+	if (b->topic_len == 2) {
+		*type = MQTTSN_TOPIC_SHORT;
+		*id = (uint16_t)((unsigned)(uint8_t)blob_topic(b)[0] << 8 |
+		                 (uint8_t)blob_topic(b)[1]);
+		return true;
+	}
+	return false;
+}
+
+static int send_publish(struct gw *gw, struct gw_session *s, const struct gw_qmsg *q,
+                        uint8_t type, uint16_t id, bool dup)
+{
+	struct mqttsn_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.type = MQTTSN_PUBLISH;
+	m.u.publish.flags.dup = dup;
+	m.u.publish.flags.qos = q->qos;
+	m.u.publish.flags.retain = q->retain;
+	m.u.publish.flags.topic_id_type = type;
+	m.u.publish.topic_id = id;
+	m.u.publish.msg_id = q->qos > 0 ? q->msg_id : 0;
+	m.u.publish.data.ptr = q->blob->len ? q->blob->data + q->blob->topic_len : NULL;
+	m.u.publish.data.len = q->blob->len;
+	return gw_tx(gw, s, &m);
+}
+
+static void send_register(struct gw *gw, struct gw_session *s, const struct gw_topic *t,
+                          uint16_t msg_id)
+{
+	struct mqttsn_msg m;
+
+	memset(&m, 0, sizeof m);
+	m.type = MQTTSN_REGISTER;
+	m.u.reg.topic_id = t->id;
+	m.u.reg.msg_id = msg_id;
+	m.u.reg.topic_name.ptr = (const uint8_t *)t->name;
+	m.u.reg.topic_name.len = t->len;
+	(void)gw_tx(gw, s, &m);
+}
+
+void gw_down_transmit(struct gw *gw, struct gw_session *s, bool retry)
+{
+	struct gw_qmsg *q = s->qhead;
+	struct gw_topic *t;
+	uint8_t type;
+	uint16_t id;
+
+	switch (s->out.kind) {
+	case GW_OUT_REGISTER:
+		t = gw_topic_by_id(s, s->out.topic_id);
+		if (t != NULL)
+			send_register(gw, s, t, s->out.msg_id);
+		break;
+	case GW_OUT_PUBLISH:
+		if (q != NULL && resolve(gw, s, q->blob, &type, &id))
+			(void)send_publish(gw, s, q, type, id, true);
+		break;
+	case GW_OUT_PUBREL:
+		gw_tx_msg_id(gw, s, MQTTSN_PUBREL, s->out.msg_id);
+		break;
+	default:
+		return;
+	}
+	if (retry)
+		GW_STAT_ADD(gw, s, retries, 1);
+}
+
+/* Start the request for the head; false when the head was dropped instead. */
+static bool start_head(struct gw *gw, struct gw_session *s, uint64_t now)
+{
+	struct gw_qmsg *q = s->qhead;
+	struct gw_topic *t;
+	uint8_t type;
+	uint16_t id;
+
+	if (q->stage == GW_STAGE_RELEASED) {
+		s->out.kind = GW_OUT_PUBREL;
+		s->out.msg_id = q->msg_id;
+		gw_rtt_sent(gw, s, now);
+		gw_tx_msg_id(gw, s, MQTTSN_PUBREL, q->msg_id);
+		return true;
+	}
+	if (!resolve(gw, s, q->blob, &type, &id)) {
+		/* 6.5: REGISTER the topic before the first PUBLISH on it */
+		if (6 + q->blob->topic_len > gw->cfg.max_msg_size) {
+			gw_note(gw, s, GW_CAUSE_TOO_BIG, now, "topic of %zu octets too long to REGISTER",
+			        q->blob->topic_len);
+			pop(s);
+			return false;
+		}
+		t = gw_topic_by_name(s, blob_topic(q->blob), q->blob->topic_len);
+		if (t == NULL)
+			t = gw_topic_add(gw, s, blob_topic(q->blob), q->blob->topic_len);
+		if (t == NULL) {
+			gw_note(gw, s, GW_CAUSE_TOPICS, now,
+			        "max_topics %u reached: message dropped", (unsigned)gw->cfg.max_topics);
+			pop(s);
+			return false;
+		}
+		s->out.kind = GW_OUT_REGISTER;
+		s->out.msg_id = gw_sess_next_msg_id(s);
+		s->out.topic_id = t->id;
+		gw_rtt_sent(gw, s, now);
+		send_register(gw, s, t, s->out.msg_id);
+		return true;
+	}
+	if (q->qos > 0 && q->msg_id == 0)
+		q->msg_id = gw_sess_next_msg_id(s);
+	if (send_publish(gw, s, q, type, id, q->stage == GW_STAGE_SENT) < 0) {
+		pop(s);
+		return false;
+	}
+	if (q->stage == GW_STAGE_NEW)
+		GW_STAT_ADD(gw, s, pub_down, 1);
+	if (q->qos == 0) {
+		pop(s);
+		return false;
+	}
+	q->stage = GW_STAGE_SENT;
+	s->out.kind = GW_OUT_PUBLISH;
+	s->out.msg_id = q->msg_id;
+	gw_rtt_sent(gw, s, now);
+	return true;
+}
+
+void gw_down_pump(struct gw *gw, struct gw_session *s, uint64_t now)
+{
+	while (can_send(s) && s->out.kind == GW_OUT_NONE) {
+		if (s->qhead == NULL) {
+			if (s->state == GW_STATE_AWAKE)
+				gw_sleep_back(gw, s, now);
+			break;
+		}
+		if (start_head(gw, s, now))
+			break;
+	}
+	gw_sched_update(gw, s);
+}
+
+/* ---------------------------------------------------------------- answers */
+
+/* The request in flight was answered: sample the RTT and free the slot. */
+static bool answered(struct gw *gw, struct gw_session *s, uint8_t kind, uint16_t msg_id,
+                     uint64_t now)
+{
+	if (s->out.kind != kind || s->out.msg_id != msg_id)
+		return false;
+	gw_rtt_acked(gw, s, now);
+	s->out.kind = GW_OUT_NONE;
+	return true;
+}
+
+void gw_down_on_regack(struct gw *gw, struct gw_session *s, const struct mqttsn_msg *m,
+                       uint64_t now)
+{
+	uint16_t topic_id = s->out.topic_id;
+	struct gw_topic *t;
+
+	if (!answered(gw, s, GW_OUT_REGISTER, m->u.regack.msg_id, now))
+		return;
+	t = gw_topic_by_id(s, topic_id);
+	if (m->u.regack.rc == MQTTSN_RC_ACCEPTED && t != NULL) {
+		t->client_knows = true;
+	} else {
+		gw_note(gw, s, GW_CAUSE_CLIENT_REFUSED, now, "REGACK rc %u for topic id %u",
+		        (unsigned)m->u.regack.rc, (unsigned)topic_id);
+		pop(s);
+	}
+	gw_down_pump(gw, s, now);
+}
+
+void gw_down_on_puback(struct gw *gw, struct gw_session *s, const struct mqttsn_msg *m,
+                       uint64_t now)
+{
+	struct gw_qmsg *q = s->qhead;
+	struct gw_topic *t;
+
+	if (!answered(gw, s, GW_OUT_PUBLISH, m->u.puback.msg_id, now)) {
+		/* a QoS 0 PUBLISH refused: the client forgot the topic id */
+		if (m->u.puback.rc == MQTTSN_RC_INVALID_TOPIC_ID &&
+		    (t = gw_topic_by_id(s, m->u.puback.topic_id)) != NULL)
+			t->client_knows = false;
+		return;
+	}
+	if (m->u.puback.rc == MQTTSN_RC_ACCEPTED) {
+		pop(s);
+	} else if (m->u.puback.rc == MQTTSN_RC_INVALID_TOPIC_ID && q != NULL && !q->reregistered) {
+		/* 6.6: REGISTER the topic again and publish once more */
+		t = gw_topic_by_name(s, blob_topic(q->blob), q->blob->topic_len);
+		if (t != NULL)
+			t->client_knows = false;
+		q->reregistered = true;
+		q->stage = GW_STAGE_NEW;
+	} else {
+		gw_note(gw, s, GW_CAUSE_CLIENT_REFUSED, now, "PUBACK rc %u for msg id %u",
+		        (unsigned)m->u.puback.rc, (unsigned)m->u.puback.msg_id);
+		pop(s);
+	}
+	gw_down_pump(gw, s, now);
+}
+
+void gw_down_on_pubrec(struct gw *gw, struct gw_session *s, const struct mqttsn_msg *m,
+                       uint64_t now)
+{
+	if (s->out.kind == GW_OUT_PUBREL && s->out.msg_id == m->u.msg_id) {
+		/* our PUBREL crossed a repeated PUBREC: answer it, keep the timer */
+		gw_tx_msg_id(gw, s, MQTTSN_PUBREL, m->u.msg_id);
+		return;
+	}
+	if (s->qhead == NULL || s->qhead->qos != 2 ||
+	    !answered(gw, s, GW_OUT_PUBLISH, m->u.msg_id, now))
+		return;
+	s->qhead->stage = GW_STAGE_RELEASED;
+	s->out.kind = GW_OUT_PUBREL;
+	s->out.msg_id = m->u.msg_id;
+	gw_rtt_sent(gw, s, now);
+	gw_tx_msg_id(gw, s, MQTTSN_PUBREL, m->u.msg_id);
+	gw_sched_update(gw, s);
+}
+
+void gw_down_on_pubcomp(struct gw *gw, struct gw_session *s, const struct mqttsn_msg *m,
+                        uint64_t now)
+{
+	if (!answered(gw, s, GW_OUT_PUBREL, m->u.msg_id, now))
+		return;
+	pop(s);
+	gw_down_pump(gw, s, now);
+}
+
+/* ---------------------------------------------------------------- from the broker */
+
+void gw_down_from_broker(struct gw *gw, uint32_t conn, const char *topic, size_t topic_len,
+                         const uint8_t *payload, size_t len, int qos, bool retain,
+                         uint64_t now)
+{
+	struct gw_session *s;
+	struct gw_blob *b;
+	int q;
+
+	if (conn == GW_CONN_AGGREGATE) {
+		gw->total.broker_msgs++;
+		gw->total.broker_bytes_in += len;
+		/* transparent mode's shared connection publishes, it does not subscribe */
+		if (gw_aggregating(gw))
+			gw_filter_fanout(gw, topic, topic_len, payload, len, qos, retain, now);
+		return;
+	}
+	s = gw_sess_by_conn(gw, conn);
+	if (s == NULL)
+		return;
+	GW_STAT_ADD(gw, s, broker_msgs, 1);
+	GW_STAT_ADD(gw, s, broker_bytes_in, len);
+	q = gw_sub_match_qos(s, topic, topic_len);
+	if (q < 0) {
+		gw_note(gw, s, GW_CAUSE_NO_SUBSCRIPTION, now, "message on %.*s matches no subscription",
+		        (int)(topic_len > 64 ? 64 : topic_len), topic);
+		return;
+	}
+	b = gw_blob_new(topic, topic_len, payload, len);
+	if (b == NULL) {
+		gw_say(gw, GW_LOG_ERR, "out of memory for a message to %s", s->client_id);
+		return;
+	}
+	gw_down_enqueue(gw, s, b, qos < q ? qos : q, retain, now);
+	gw_blob_unref(b);
+}
