@@ -1,0 +1,121 @@
+/*
+ * queue_index.c - the persistent queue's in-memory index: one array per
+ * priority of the live messages, ascending sequence numbers, found by
+ * binary search; and what retiring a message writes.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sn-client/queue_impl.h"
+
+static size_t lane_lower_bound(const struct lane *l, uint64_t seq)
+{
+	size_t lo = 0, hi = l->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (l->v[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Finds seq in any lane: true with *lane and *idx set. */
+bool snc_qindex_find(struct snc_queue *q, uint64_t seq, unsigned *lane, size_t *idx)
+{
+	for (unsigned p = 0; p < SNC_PRIO_LEVELS; p++) {
+		struct lane *l = &q->lanes[p];
+		size_t i = lane_lower_bound(l, seq);
+
+		if (i < l->n && l->v[i].seq == seq) {
+			*lane = p;
+			*idx = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Adds an entry in seq order (recovery can meet sequence numbers out of order). */
+int snc_qindex_add(struct snc_queue *q, unsigned prio, const struct entry *e)
+{
+	struct lane *l = &q->lanes[prio];
+	struct segment *s = snc_qstore_seg(q, e->seg);
+	size_t i;
+
+	assert(s != NULL);
+	if (l->n == l->cap) {
+		size_t ncap = l->cap ? l->cap * 2 : 64;
+		struct entry *v = realloc(l->v, ncap * sizeof *v);
+
+		if (v == NULL)
+			return snc_qstore_nomem(q);
+		l->v = v;
+		l->cap = ncap;
+	}
+	i = lane_lower_bound(l, e->seq);
+	memmove(&l->v[i + 1], &l->v[i], (l->n - i) * sizeof *l->v);
+	l->v[i] = *e;
+	l->n++;
+	s->live_bytes += e->size;
+	s->live_count++;
+	q->st.count++;
+	q->st.bytes += e->size;
+	return SNC_OK;
+}
+
+void snc_qindex_remove(struct snc_queue *q, unsigned prio, size_t i)
+{
+	struct lane *l = &q->lanes[prio];
+	struct segment *s = snc_qstore_seg(q, l->v[i].seg);
+
+	assert(s != NULL && s->live_count > 0);
+	s->live_bytes -= l->v[i].size;
+	s->live_count--;
+	q->st.count--;
+	q->st.bytes -= l->v[i].size;
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
+	l->n--;
+}
+
+/* Writes the acknowledgement of lane prio's entry i and takes it out. */
+int snc_qindex_retire(struct snc_queue *q, unsigned prio, size_t i, enum snc_queue_outcome why)
+{
+	int n = snc_qstore_encode(q, REC_ACK, (uint8_t)why, q->lanes[prio].v[i].seq, NULL, 0);
+	int rc;
+
+	if (n < 0)
+		return n;
+	rc = snc_qstore_append(q, (size_t)n, q->cfg.sync == SNC_SYNC_ALWAYS && q->cfg.sync_acks, NULL, NULL);
+	if (rc != SNC_OK)
+		return rc;
+	snc_qindex_remove(q, prio, i);
+	switch (why) {
+	case SNC_OUT_DELIVERED:
+		q->st.delivered++;
+		break;
+	case SNC_OUT_EXPIRED:
+		q->st.expired++;
+		break;
+	case SNC_OUT_DROPPED:
+		q->st.dropped_full++;
+		break;
+	case SNC_OUT_REFUSED:
+		q->st.refused++;
+		break;
+	}
+	return SNC_OK;
+}
+
+uint64_t snc_qindex_expiry(uint64_t enqueued_ms, uint32_t ttl_s)
+{
+	uint64_t ttl = (uint64_t)ttl_s * 1000u;
+
+	if (ttl_s == 0 || enqueued_ms > UINT64_MAX - ttl)
+		return UINT64_MAX;
+	return enqueued_ms + ttl;
+}
