@@ -1,0 +1,88 @@
+/*
+ * broker.h - the broker adapter: MQTT connections through libmosquitto,
+ * driven by the event loop (mosquitto_socket, mosquitto_loop_read/write/
+ * misc, mosquitto_want_write; never a libmosquitto thread).
+ *
+ * It implements the broker half of struct gw_ops and reports back to the
+ * gateway core with gw_on_broker_*(). The only file that includes
+ * <mosquitto.h>. Beside the core's connections it keeps one of its own for
+ * the statistics.
+ *
+ * Connection life (see the contract in bridge/gw.h): gw_broker_open()
+ * connects asynchronously; the result comes as gw_on_broker_connected().
+ * A connection that drops after it was up is reported with
+ * gw_on_broker_disconnected() and reconnected with exponential back-off
+ * until gw_broker_close(). Closing never frees inside a libmosquitto
+ * callback: the connection is destroyed from the loop afterwards.
+ */
+#ifndef SNBRIDGE_BRIDGE_BROKER_H
+#define SNBRIDGE_BRIDGE_BROKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bridge/gw.h"
+#include "bridge/loop.h"
+
+struct gw_broker;
+
+struct gw_broker_config {
+	const char *host;             /* numeric, or a name resolved once by gw_broker_new() */
+	uint16_t port;                /* 0: 1883, or 8883 with TLS */
+	int mqtt_version;             /* 311 or 5 */
+	const char *client_id;        /* GW_CONN_AGGREGATE's, NULL: the core's */
+	uint16_t keepalive_s;         /* of GW_CONN_AGGREGATE and the own connection */
+	uint32_t reconnect_min_s, reconnect_max_s;
+	const char *username, *password;
+	const char *cafile, *capath;  /* either turns TLS on */
+	const char *certfile, *keyfile;
+	bool tls_insecure;
+};
+
+/*
+ * Set up libmosquitto and check what can be checked before the first
+ * connection (the host, the TLS files). Returns NULL with err set.
+ */
+struct gw_broker *gw_broker_new(struct gw_loop *loop, const struct gw_broker_config *cfg,
+                                char *err, size_t errlen);
+/* The core to report to (NULL: none, e.g. after gw_free()). */
+void gw_broker_attach(struct gw_broker *b, struct gw *gw);
+/* Destroy every connection at once (no DISCONNECT) and free. */
+void gw_broker_free(struct gw_broker *b);
+
+/* gw_ops.broker_open: a new connection conn for session s. 0 or -1. */
+int gw_broker_open(struct gw_broker *b, uint32_t conn, const struct gw_broker_session *s);
+/*
+ * gw_ops.broker_close: close conn. fire_will: end it so that the broker
+ * publishes the Will (MQTT 5: DISCONNECT reason 0x04; 3.1.1: the socket is
+ * shut without DISCONNECT); else a clean DISCONNECT.
+ */
+void gw_broker_close(struct gw_broker *b, uint32_t conn, bool fire_will);
+/* gw_ops.broker_publish; *token is libmosquitto's message id. 0 or -1. */
+int gw_broker_publish(struct gw_broker *b, uint32_t conn, const char *topic, size_t topic_len,
+                      const uint8_t *payload, size_t len, int qos, bool retain, uint32_t *token);
+/* gw_ops.broker_subscribe. 0 or -1. */
+int gw_broker_subscribe(struct gw_broker *b, uint32_t conn, const char *filter, size_t len,
+                        int qos, uint32_t *token);
+/* gw_ops.broker_unsubscribe. 0 or -1. */
+int gw_broker_unsubscribe(struct gw_broker *b, uint32_t conn, const char *filter, size_t len,
+                          uint32_t *token);
+
+/*
+ * Open the daemon's own connection (client_id, clean session, no Will),
+ * kept connected until gw_broker_close_all(). 0 or -1.
+ */
+int gw_broker_own_open(struct gw_broker *b, const char *client_id);
+/* Publish at QoS 0 on the own connection; -1 while it is down. */
+int gw_broker_own_publish(struct gw_broker *b, const char *topic, const void *payload, size_t len,
+                          bool retain);
+
+/* Close every connection still open, cleanly (DISCONNECT), for shutdown. */
+void gw_broker_close_all(struct gw_broker *b);
+/* Connections not yet destroyed, open or closing: shutdown waits for 0. */
+size_t gw_broker_count(const struct gw_broker *b);
+/* Connections up (CONNACK accepted), the own one included. */
+size_t gw_broker_count_up(const struct gw_broker *b);
+
+#endif

@@ -1,0 +1,586 @@
+/*
+ * config.c - the configuration file and the command line.
+ */
+#include "bridge/config.h"
+#include "bridge/log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifndef SNBRIDGE_VERSION
+#define SNBRIDGE_VERSION "0.1.0-dev"
+#endif
+
+/* ---------------------------------------------------------------- keys */
+
+enum kind {
+	K_U8,
+	K_U16,
+	K_U32,
+	K_U64,
+	K_BOOL,
+	K_STR,
+	K_LISTEN,
+	K_MODE,
+	K_VERSION,
+	K_LEVEL,
+	K_BROKER,
+	K_ADVERTISE,
+};
+
+struct key {
+	const char *name;
+	enum kind kind;
+	size_t offset;
+	uint64_t min, max;
+};
+
+#define F(field) offsetof(struct gw_daemon_config, field)
+
+/* Every key of the file; sn-bridge.conf.example documents each one. */
+static const struct key keys[] = {
+	/* the core (struct gw_config) */
+	{"gw_id", K_U8, F(core.gw_id), 0, UINT8_MAX},
+	{"mode", K_MODE, F(core.mode), 0, 0},
+	{"allow_qos_m1", K_BOOL, F(core.allow_qos_m1), 0, 0},
+	{"advertise_interval_s", K_U32, F(core.advertise_interval_s), 0, UINT32_MAX},
+	{"max_clients", K_U32, F(core.max_clients), 1, UINT32_MAX},
+	{"max_topics", K_U32, F(core.max_topics), 1, UINT32_MAX},
+	{"max_sleep_buffer", K_U32, F(core.max_sleep_buffer), 0, UINT32_MAX},
+	{"max_pending", K_U32, F(core.max_pending), 1, UINT32_MAX},
+	{"max_msg_size", K_U32, F(core.max_msg_size), 2, 65535},
+	{"retry_initial_ms", K_U32, F(core.retry_initial_ms), 1, UINT32_MAX},
+	{"retry_min_ms", K_U32, F(core.retry_min_ms), 1, UINT32_MAX},
+	{"retry_max_ms", K_U32, F(core.retry_max_ms), 1, UINT32_MAX},
+	{"retry_count", K_U32, F(core.retry_count), 0, UINT32_MAX},
+	{"connect_timeout_ms", K_U32, F(core.connect_timeout_ms), 1, UINT32_MAX},
+	{"max_inflight", K_U32, F(core.max_inflight), 1, UINT32_MAX},
+	{"max_subscriptions", K_U32, F(core.max_subscriptions), 1, UINT32_MAX},
+	{"log_interval_ms", K_U32, F(core.log_interval_ms), 0, UINT32_MAX},
+	/* MQTT-SN side */
+	{"port", K_U16, F(port), 1, UINT16_MAX},
+	{"listen", K_LISTEN, F(listen), 0, 0},
+	{"advertise_addr", K_ADVERTISE, F(advertise_addr), 0, 0},
+	{"predefined", K_STR, F(predefined), 0, 0},
+	/* MQTT side */
+	{"broker", K_BROKER, 0, 0, 0},
+	{"mqtt_version", K_VERSION, F(mqtt_version), 0, 0},
+	{"client_id", K_STR, F(client_id), 0, 0},
+	{"broker_keepalive_s", K_U16, F(broker_keepalive_s), 5, UINT16_MAX},
+	{"reconnect_min_s", K_U32, F(reconnect_min_s), 1, 86400},
+	{"reconnect_max_s", K_U32, F(reconnect_max_s), 1, 86400},
+	{"username", K_STR, F(username), 0, 0},
+	{"password", K_STR, F(password), 0, 0},
+	{"cafile", K_STR, F(cafile), 0, 0},
+	{"capath", K_STR, F(capath), 0, 0},
+	{"certfile", K_STR, F(certfile), 0, 0},
+	{"keyfile", K_STR, F(keyfile), 0, 0},
+	{"tls_insecure", K_BOOL, F(tls_insecure), 0, 0},
+	/* the daemon */
+	{"stats_interval_s", K_U32, F(stats_interval_s), 0, 86400},
+	{"stats_prefix", K_STR, F(stats_prefix), 0, 0},
+	{"log_level", K_LEVEL, F(log_level), 0, 0},
+	{"syslog", K_BOOL, F(use_syslog), 0, 0},
+	{"max_fds", K_U64, F(max_fds), 0, UINT64_MAX},
+};
+
+#undef F
+
+static const struct key *key_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- values */
+
+/* Decimal only: "0x10", "-1", " 5" and "5s" are all refused. */
+static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	if (!isdigit((unsigned char)s[0]))
+		return -1;
+	errno = 0;
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int set_string(char **slot, const char *value)
+{
+	char *copy = strdup(value);
+	if (copy == NULL)
+		return -1;
+	free(*slot);
+	*slot = copy;
+	return 0;
+}
+
+int gw_hostport_parse(const char *text, char *host, size_t hostcap, uint16_t *port,
+                      bool *has_port, char *err, size_t errlen)
+{
+	const char *h = text, *p = NULL;
+	size_t hlen;
+	*has_port = false;
+	if (text[0] == '[') {
+		const char *close = strchr(text, ']');
+		if (close == NULL) {
+			snprintf(err, errlen, "\"%s\": missing ']'", text);
+			return -1;
+		}
+		h = text + 1;
+		hlen = (size_t)(close - h);
+		if (close[1] == ':')
+			p = close + 2;
+		else if (close[1] != '\0') {
+			snprintf(err, errlen, "\"%s\": expected ':PORT' after ']'", text);
+			return -1;
+		}
+	} else {
+		const char *colon = strchr(text, ':');
+		/* Two colons: a bare IPv6 address, which cannot carry a port. */
+		if (colon != NULL && strchr(colon + 1, ':') == NULL) {
+			hlen = (size_t)(colon - text);
+			p = colon + 1;
+		} else {
+			hlen = strlen(text);
+		}
+	}
+	if (hlen == 0) {
+		snprintf(err, errlen, "\"%s\": empty host", text);
+		return -1;
+	}
+	if (hlen >= hostcap) {
+		snprintf(err, errlen, "\"%s\": host too long", text);
+		return -1;
+	}
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	if (p != NULL) {
+		uint64_t v;
+		if (parse_u64(p, 1, UINT16_MAX, &v) != 0) {
+			snprintf(err, errlen, "\"%s\": port must be 1-65535", text);
+			return -1;
+		}
+		*port = (uint16_t)v;
+		*has_port = true;
+	}
+	return 0;
+}
+
+/*
+ * A listener or the advertise destination: numeric, because the daemon
+ * never waits for DNS, and checked here so that the error names the line.
+ */
+static int check_numeric(const char *value, bool need_port, char *err, size_t errlen)
+{
+	char host[256];
+	uint16_t port = 0;
+	bool has_port;
+	struct in6_addr a6;
+	struct in_addr a4;
+	if (gw_hostport_parse(value, host, sizeof host, &port, &has_port, err, errlen) != 0)
+		return -1;
+	/* An IPv6 scope ("%eth0") is the system's to check, when the socket is made. */
+	char *scope = strchr(host, '%');
+	if (scope != NULL)
+		*scope = '\0';
+	if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1) {
+		snprintf(err, errlen, "\"%.100s\" is not a numeric IPv4 or IPv6 address", host);
+		return -1;
+	}
+	if (need_port && !has_port) {
+		snprintf(err, errlen, "\"%s\": HOST:PORT expected", value);
+		return -1;
+	}
+	return 0;
+}
+
+/* "HOST[:PORT]" of the broker: the port is kept only when given. */
+static int set_broker(struct gw_daemon_config *cfg, const char *value, char *err, size_t errlen)
+{
+	char host[256];
+	uint16_t port = 0;
+	bool has_port;
+	if (gw_hostport_parse(value, host, sizeof host, &port, &has_port, err, errlen) != 0)
+		return -1;
+	if (set_string(&cfg->broker_host, host) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cfg->broker_port = has_port ? port : 0;
+	return 0;
+}
+
+/*
+ * Store value under key k. err gets the reason alone ("must be 1-65535");
+ * the caller adds where.
+ */
+static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char *value, char *err,
+                   size_t errlen)
+{
+	char *base = (char *)cfg;
+	void *field = base + k->offset;
+	uint64_t v;
+	switch (k->kind) {
+	case K_U8:
+	case K_U16:
+	case K_U32:
+	case K_U64:
+		if (parse_u64(value, k->min, k->max, &v) != 0) {
+			snprintf(err, errlen, "\"%s\" is not a whole number from %llu to %llu", value,
+			         (unsigned long long)k->min, (unsigned long long)k->max);
+			return -1;
+		}
+		if (k->kind == K_U8)
+			*(uint8_t *)field = (uint8_t)v;
+		else if (k->kind == K_U16)
+			*(uint16_t *)field = (uint16_t)v;
+		else if (k->kind == K_U32)
+			*(uint32_t *)field = (uint32_t)v;
+		else
+			*(uint64_t *)field = v;
+		return 0;
+	case K_BOOL:
+		if (parse_bool(value, (bool *)field) != 0) {
+			snprintf(err, errlen, "\"%s\" is not true or false", value);
+			return -1;
+		}
+		return 0;
+	case K_STR:
+		if (set_string((char **)field, value) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	case K_ADVERTISE:
+		if (check_numeric(value, true, err, errlen) != 0)
+			return -1;
+		if (set_string((char **)field, value) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		return 0;
+	case K_LISTEN:
+		if (check_numeric(value, false, err, errlen) != 0)
+			return -1;
+		if (cfg->n_listen == GW_LISTEN_MAX) {
+			snprintf(err, errlen, "more than %u listen lines", GW_LISTEN_MAX);
+			return -1;
+		}
+		if (set_string(&cfg->listen[cfg->n_listen], value) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		cfg->n_listen++;
+		return 0;
+	case K_MODE:
+		if (strcmp(value, "transparent") == 0)
+			cfg->core.mode = GW_MODE_TRANSPARENT;
+		else if (strcmp(value, "aggregating") == 0)
+			cfg->core.mode = GW_MODE_AGGREGATING;
+		else {
+			snprintf(err, errlen, "\"%s\" is not transparent or aggregating", value);
+			return -1;
+		}
+		return 0;
+	case K_VERSION:
+		if (strcmp(value, "311") == 0 || strcmp(value, "3.1.1") == 0)
+			cfg->mqtt_version = 311;
+		else if (strcmp(value, "5") == 0)
+			cfg->mqtt_version = 5;
+		else {
+			snprintf(err, errlen, "\"%s\" is not 311 or 5", value);
+			return -1;
+		}
+		return 0;
+	case K_LEVEL:
+		if (gw_log_level_parse(value, &cfg->log_level) != 0) {
+			snprintf(err, errlen, "\"%s\" is not err, warn, info or debug", value);
+			return -1;
+		}
+		return 0;
+	case K_BROKER:
+		return set_broker(cfg, value, err, errlen);
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- file */
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+int gw_daemon_config_read_file(struct gw_daemon_config *cfg, const char *path, char *err,
+                               size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		lineno++;
+		char *s = trim(line);
+		/* '#' only at the start: a password may contain one. */
+		if (s[0] == '\0' || s[0] == '#')
+			continue;
+		char *name = s;
+		while (*s != '\0' && !isspace((unsigned char)*s))
+			s++;
+		if (*s != '\0')
+			*s++ = '\0';
+		char *value = trim(s);
+		const struct key *k = key_find(name);
+		if (k == NULL) {
+			snprintf(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, name);
+			rc = -1;
+			break;
+		}
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "%s:%u: key \"%s\" has no value", path, lineno, name);
+			rc = -1;
+			break;
+		}
+		char why[256];
+		if (key_set(cfg, k, value, why, sizeof why) != 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, name, why);
+			rc = -1;
+			break;
+		}
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- defaults */
+
+void gw_daemon_config_init(struct gw_daemon_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	gw_config_defaults(&cfg->core);
+	cfg->port = GW_DEFAULT_PORT;
+	cfg->mqtt_version = 311;
+	cfg->broker_keepalive_s = 60;
+	cfg->reconnect_min_s = 1;
+	cfg->reconnect_max_s = 60;
+	cfg->stats_interval_s = 60;
+	cfg->log_level = GW_LOG_INFO;
+}
+
+void gw_daemon_config_free(struct gw_daemon_config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_listen; i++)
+		free(cfg->listen[i]);
+	char **strings[] = {&cfg->advertise_addr, &cfg->predefined, &cfg->broker_host,
+	                    &cfg->client_id,      &cfg->username,   &cfg->password,
+	                    &cfg->cafile,         &cfg->capath,     &cfg->certfile,
+	                    &cfg->keyfile,        &cfg->stats_prefix, &cfg->config_path};
+	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+		free(*strings[i]);
+		*strings[i] = NULL;
+	}
+	cfg->n_listen = 0;
+}
+
+int gw_daemon_config_check(const struct gw_daemon_config *cfg, char *err, size_t errlen)
+{
+	const char *where = cfg->config_path ? cfg->config_path : "configuration";
+	if (cfg->core.retry_min_ms > cfg->core.retry_max_ms) {
+		snprintf(err, errlen, "%s: retry_min_ms %u is above retry_max_ms %u", where,
+		         cfg->core.retry_min_ms, cfg->core.retry_max_ms);
+		return -1;
+	}
+	if (cfg->reconnect_min_s > cfg->reconnect_max_s) {
+		snprintf(err, errlen, "%s: reconnect_min_s %u is above reconnect_max_s %u", where,
+		         cfg->reconnect_min_s, cfg->reconnect_max_s);
+		return -1;
+	}
+	if ((cfg->certfile == NULL) != (cfg->keyfile == NULL)) {
+		snprintf(err, errlen, "%s: certfile and keyfile go together", where);
+		return -1;
+	}
+	if (cfg->certfile != NULL && cfg->cafile == NULL && cfg->capath == NULL) {
+		snprintf(err, errlen, "%s: certfile needs cafile or capath (TLS to the broker)", where);
+		return -1;
+	}
+	if (cfg->password != NULL && cfg->username == NULL) {
+		snprintf(err, errlen, "%s: password without username", where);
+		return -1;
+	}
+	if (cfg->client_id != NULL && cfg->client_id[0] == '\0') {
+		snprintf(err, errlen, "%s: client_id is empty", where);
+		return -1;
+	}
+	if (cfg->stats_prefix != NULL &&
+	    (strpbrk(cfg->stats_prefix, "+#") != NULL || cfg->stats_prefix[0] == '\0')) {
+		snprintf(err, errlen, "%s: stats_prefix \"%s\" is not a topic name", where,
+		         cfg->stats_prefix);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- command line */
+
+void gw_daemon_config_usage(FILE *out, const char *prog)
+{
+	fprintf(out,
+	        "Usage: %s [options]\n"
+	        "MQTT-SN 1.2 gateway: MQTT-SN clients over UDP to an MQTT broker.\n"
+	        "\n"
+	        "  -c, --config FILE       read the configuration file FILE (\"key value\" lines;\n"
+	        "                          every key is in sn-bridge.conf.example)\n"
+	        "  -p, --port PORT         UDP port of the MQTT-SN listeners (default %u)\n"
+	        "  -b, --broker HOST[:PORT]\n"
+	        "                          MQTT broker (default 127.0.0.1:%u, 8883 with TLS);\n"
+	        "                          [ADDR]:PORT for IPv6\n"
+	        "      --predefined FILE   predefined topics: \"ID TOPIC\" or \"CLIENTID ID TOPIC\"\n"
+	        "                          lines, reloaded on SIGHUP\n"
+	        "  -v, --verbose           log debug lines\n"
+	        "      --syslog            log to syslog instead of stderr\n"
+	        "  -h, --help              print this help and exit\n"
+	        "  -V, --version           print the version and exit\n"
+	        "\n"
+	        "Options on the command line override the configuration file.\n"
+	        "Signals: SIGTERM/SIGINT stop, SIGHUP reloads the predefined topics,\n"
+	        "SIGUSR1 logs the statistics. Exit status: 0 stopped by a signal,\n"
+	        "1 failed while running, 2 bad configuration or command line.\n",
+	        prog, GW_DEFAULT_PORT, GW_DEFAULT_BROKER_PORT);
+}
+
+/* The command line's values, kept apart until the file has been read. */
+struct cli {
+	const char *config, *port, *broker, *predefined;
+	bool verbose, syslog;
+};
+
+enum { OPT_PREDEFINED = 256, OPT_SYSLOG };
+
+static int parse_args(struct cli *cli, int argc, char **argv, FILE *out, char *err,
+                      size_t errlen)
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"port", required_argument, NULL, 'p'},
+		{"broker", required_argument, NULL, 'b'},
+		{"predefined", required_argument, NULL, OPT_PREDEFINED},
+		{"verbose", no_argument, NULL, 'v'},
+		{"syslog", no_argument, NULL, OPT_SYSLOG},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *prog = argc > 0 ? argv[0] : "sn-bridge";
+	int c;
+	opterr = 0;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":c:p:b:vhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': cli->config = optarg; break;
+		case 'p': cli->port = optarg; break;
+		case 'b': cli->broker = optarg; break;
+		case OPT_PREDEFINED: cli->predefined = optarg; break;
+		case 'v': cli->verbose = true; break;
+		case OPT_SYSLOG: cli->syslog = true; break;
+		case 'h':
+			gw_daemon_config_usage(out, prog);
+			return GW_CONFIG_EXIT;
+		case 'V':
+			fprintf(out, "sn-bridge %s (MQTT-SN 1.2)\n", SNBRIDGE_VERSION);
+			return GW_CONFIG_EXIT;
+		case ':':
+			snprintf(err, errlen, "option %s needs a value (see --help)", argv[optind - 1]);
+			return GW_CONFIG_ERROR;
+		default:
+			snprintf(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+			return GW_CONFIG_ERROR;
+		}
+	}
+	if (optind < argc) {
+		snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", argv[optind]);
+		return GW_CONFIG_ERROR;
+	}
+	return GW_CONFIG_RUN;
+}
+
+enum gw_config_result gw_daemon_config_load(struct gw_daemon_config *cfg, int argc, char **argv,
+                                            FILE *out, char *err, size_t errlen)
+{
+	struct cli cli = {0};
+	char why[256];
+	gw_daemon_config_init(cfg);
+	int rc = parse_args(&cli, argc, argv, out, err, errlen);
+	if (rc != GW_CONFIG_RUN)
+		return (enum gw_config_result)rc;
+
+	if (cli.config != NULL) {
+		if (set_string(&cfg->config_path, cli.config) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return GW_CONFIG_ERROR;
+		}
+		if (gw_daemon_config_read_file(cfg, cli.config, err, errlen) != 0)
+			return GW_CONFIG_ERROR;
+	}
+	if (cli.port != NULL && key_set(cfg, key_find("port"), cli.port, why, sizeof why) != 0) {
+		snprintf(err, errlen, "-p %s: %s", cli.port, why);
+		return GW_CONFIG_ERROR;
+	}
+	if (cli.broker != NULL && set_broker(cfg, cli.broker, why, sizeof why) != 0) {
+		snprintf(err, errlen, "-b %s", why);
+		return GW_CONFIG_ERROR;
+	}
+	if (cli.predefined != NULL && set_string(&cfg->predefined, cli.predefined) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return GW_CONFIG_ERROR;
+	}
+	if (cli.verbose)
+		cfg->log_level = GW_LOG_DEBUG;
+	if (cli.syslog)
+		cfg->use_syslog = true;
+	if (gw_daemon_config_check(cfg, err, errlen) != 0)
+		return GW_CONFIG_ERROR;
+	return GW_CONFIG_RUN;
+}

@@ -1,0 +1,91 @@
+/*
+ * config.h - the daemon's configuration: defaults, then the configuration
+ * file (-c), then the command line, which wins (as mosquitto does it).
+ *
+ * The file is "key value" lines; '#' starts a comment line; blank lines are
+ * skipped. Every key is listed in bridge/sn-bridge.conf.example. Errors name
+ * the file, the line and the key: `gateway.conf:12: unknown key "keepalvie"`.
+ */
+#ifndef SNBRIDGE_BRIDGE_CONFIG_H
+#define SNBRIDGE_BRIDGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bridge/gw.h"
+
+#define GW_LISTEN_MAX 16u           /* "listen" lines */
+#define GW_DEFAULT_PORT 1884u       /* MQTT-SN over UDP, by custom */
+#define GW_DEFAULT_BROKER_PORT 1883u
+#define GW_DEFAULT_BROKER_TLS_PORT 8883u
+
+/* Everything sn-bridge can be told. Strings are owned (malloc'd). */
+struct gw_daemon_config {
+	struct gw_config core;          /* the gateway core's tunables */
+
+	/* MQTT-SN side */
+	uint16_t port;                  /* default port of the listeners */
+	size_t n_listen;
+	char *listen[GW_LISTEN_MAX];    /* "ADDR", "ADDR:PORT" or "[ADDR6]:PORT" */
+	char *advertise_addr;           /* "HOST:PORT" or NULL: no advertise destination */
+	char *predefined;               /* predefined topics file or NULL */
+
+	/* MQTT side */
+	char *broker_host;              /* numeric address or a name resolved once at start */
+	uint16_t broker_port;           /* 0: 1883, or 8883 with TLS */
+	int mqtt_version;               /* 311 or 5 */
+	char *client_id;                /* aggregating mode's; NULL: "sn-bridge-<gw_id>" */
+	uint16_t broker_keepalive_s;    /* of the bridge's own connections */
+	uint32_t reconnect_min_s;       /* back-off after a broker connection drops */
+	uint32_t reconnect_max_s;
+	char *username, *password;
+	char *cafile, *capath, *certfile, *keyfile;
+	bool tls_insecure;              /* skip the broker's host name check */
+
+	/* the daemon */
+	uint32_t stats_interval_s;      /* 0: no statistics publishing */
+	char *stats_prefix;             /* NULL: "snbridge/<gw_id>/stats" */
+	enum gw_log_level log_level;
+	bool use_syslog;
+	uint64_t max_fds;               /* RLIMIT_NOFILE wanted; 0: the hard limit */
+	char *config_path;              /* -c, for messages */
+};
+
+/* What gw_daemon_config_load() asks of its caller. */
+enum gw_config_result {
+	GW_CONFIG_RUN = 0,   /* start the daemon */
+	GW_CONFIG_EXIT = 1,  /* --help or --version was printed: exit 0 */
+	GW_CONFIG_ERROR = 2, /* err says what is wrong: exit 2 */
+};
+
+/* Fill in the defaults (the core's from gw_config_defaults()). */
+void gw_daemon_config_init(struct gw_daemon_config *cfg);
+/*
+ * Defaults, then the file named by -c, then the other options of argv.
+ * --help and --version print to out. On GW_CONFIG_ERROR err holds one
+ * line for the user.
+ */
+enum gw_config_result gw_daemon_config_load(struct gw_daemon_config *cfg, int argc, char **argv,
+                                            FILE *out, char *err, size_t errlen);
+/* Read one configuration file into cfg. Returns 0 or -1 with err set. */
+int gw_daemon_config_read_file(struct gw_daemon_config *cfg, const char *path, char *err,
+                               size_t errlen);
+/* Check the values together (ranges, TLS files...). Returns 0 or -1. */
+int gw_daemon_config_check(const struct gw_daemon_config *cfg, char *err, size_t errlen);
+/* Free the strings. */
+void gw_daemon_config_free(struct gw_daemon_config *cfg);
+/* The --help text. */
+void gw_daemon_config_usage(FILE *out, const char *prog);
+
+/*
+ * Split "HOST", "HOST:PORT", "[HOST6]" or "[HOST6]:PORT" (a bare IPv6
+ * address has no port). host gets the address without brackets; *port is
+ * set only when the text has one (*has_port true). Returns 0, or -1 with
+ * err saying what is wrong with the text.
+ */
+int gw_hostport_parse(const char *text, char *host, size_t hostcap, uint16_t *port,
+                      bool *has_port, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,345 @@
+/*
+ * main.c - sn-bridge: arguments and wiring. The gateway core (gw.h) in the
+ * event loop (loop.h), with the UDP transport (udp.h), the broker adapter
+ * (broker.h), the statistics (stats.h) and the signals.
+ */
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bridge/broker.h"
+#include "bridge/config.h"
+#include "bridge/gw.h"
+#include "bridge/log.h"
+#include "bridge/loop.h"
+#include "bridge/predefined.h"
+#include "bridge/stats.h"
+#include "bridge/udp.h"
+
+/* How long a shutdown waits for the broker connections to close cleanly. */
+#define SHUTDOWN_GRACE_MS 3000u
+/* File descriptors beside the broker connections: listeners, epoll, logs. */
+#define FD_RESERVE 64u
+
+struct daemon {
+	struct gw_daemon_config cfg;
+	struct gw_loop *loop;
+	struct gw_udp *udp;
+	struct gw_broker *broker;
+	struct gw *gw;
+	struct gw_stats_pub *stats;
+	struct gw_timer tick;
+	struct gw_timer grace;
+	bool stopping;
+};
+
+/* ---------------------------------------------------------------- gw_ops */
+
+static void op_send(void *ctx, const struct gw_addr *to, const uint8_t *buf, size_t len)
+{
+	struct daemon *d = ctx;
+	gw_udp_send(d->udp, to, buf, len);
+}
+
+static int op_broker_open(void *ctx, uint32_t conn, const struct gw_broker_session *s)
+{
+	struct daemon *d = ctx;
+	return gw_broker_open(d->broker, conn, s);
+}
+
+static void op_broker_close(void *ctx, uint32_t conn, bool fire_will)
+{
+	struct daemon *d = ctx;
+	gw_broker_close(d->broker, conn, fire_will);
+}
+
+static int op_broker_publish(void *ctx, uint32_t conn, const char *topic, size_t topic_len,
+                             const uint8_t *payload, size_t len, int qos, bool retain,
+                             uint32_t *token)
+{
+	struct daemon *d = ctx;
+	return gw_broker_publish(d->broker, conn, topic, topic_len, payload, len, qos, retain, token);
+}
+
+static int op_broker_subscribe(void *ctx, uint32_t conn, const char *filter, size_t len, int qos,
+                               uint32_t *token)
+{
+	struct daemon *d = ctx;
+	return gw_broker_subscribe(d->broker, conn, filter, len, qos, token);
+}
+
+static int op_broker_unsubscribe(void *ctx, uint32_t conn, const char *filter, size_t len,
+                                 uint32_t *token)
+{
+	struct daemon *d = ctx;
+	return gw_broker_unsubscribe(d->broker, conn, filter, len, token);
+}
+
+static void op_log(void *ctx, enum gw_log_level level, const char *line)
+{
+	(void)ctx;
+	gw_log_line(level, line);
+}
+
+/* ---------------------------------------------------------------- events */
+
+static void on_datagram(void *arg, const struct gw_addr *from, const uint8_t *buf, size_t len)
+{
+	struct daemon *d = arg;
+	if (!d->stopping)
+		gw_on_datagram(d->gw, from, buf, len, gw_loop_now(d->loop));
+}
+
+static void arm_tick(struct daemon *d, uint64_t due)
+{
+	if (due == UINT64_MAX)
+		gw_timer_disarm(d->loop, &d->tick);
+	else if (gw_timer_arm(d->loop, &d->tick, due) != 0)
+		gw_log(GW_LOG_ERR, "out of memory arming the core's timer");
+}
+
+static void on_tick(void *arg, uint64_t now)
+{
+	struct daemon *d = arg;
+	arm_tick(d, gw_tick(d->gw, now));
+}
+
+/* Every event may have moved the core's next deadline: ask before sleeping. */
+static void on_prepare(void *arg, uint64_t now)
+{
+	struct daemon *d = arg;
+	(void)now;
+	if (d->stopping) {
+		if (gw_broker_count(d->broker) == 0)
+			gw_loop_stop(d->loop);
+		return;
+	}
+	arm_tick(d, gw_next_deadline(d->gw));
+}
+
+static void on_grace_over(void *arg, uint64_t now)
+{
+	struct daemon *d = arg;
+	(void)now;
+	gw_log(GW_LOG_WARN, "%zu broker connection(s) did not close in time", gw_broker_count(d->broker));
+	gw_loop_stop(d->loop);
+}
+
+static void reload_predefined(struct daemon *d)
+{
+	struct gw_predefined_file file;
+	char err[512];
+	if (d->cfg.predefined == NULL) {
+		gw_log(GW_LOG_INFO, "SIGHUP: no predefined topics file to reload");
+		return;
+	}
+	if (gw_predefined_file_load(d->cfg.predefined, &file, err, sizeof err) != 0) {
+		gw_log(GW_LOG_ERR, "%s; the previous predefined topics stay", err);
+		return;
+	}
+	if (gw_predefined_set(d->gw, file.entries, file.n) != 0)
+		gw_log(GW_LOG_ERR, "%s: out of memory; the previous predefined topics stay",
+		       d->cfg.predefined);
+	else
+		gw_log(GW_LOG_INFO, "reloaded %zu predefined topic(s) from %s", file.n, d->cfg.predefined);
+	gw_predefined_file_free(&file);
+}
+
+static void on_signal(void *arg, int signo)
+{
+	struct daemon *d = arg;
+	uint64_t now = gw_loop_now(d->loop);
+	switch (signo) {
+	case SIGTERM:
+	case SIGINT:
+		if (d->stopping) {
+			gw_log(GW_LOG_WARN, "second %s: stopping now", strsignal(signo));
+			gw_loop_stop(d->loop);
+			return;
+		}
+		gw_log(GW_LOG_INFO, "%s: stopping", strsignal(signo));
+		d->stopping = true;
+		gw_timer_disarm(d->loop, &d->tick);
+		gw_shutdown(d->gw, now);
+		gw_broker_close_all(d->broker);
+		if (gw_timer_arm(d->loop, &d->grace, now + SHUTDOWN_GRACE_MS) != 0)
+			gw_loop_stop(d->loop);
+		break;
+	case SIGHUP:
+		reload_predefined(d);
+		break;
+	case SIGUSR1:
+		gw_stats_pub_dump(d->stats, now);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---------------------------------------------------------------- setup */
+
+static void raise_fd_limit(const struct daemon *d)
+{
+	uint64_t got;
+	char err[256];
+	if (gw_fd_limit_raise(d->cfg.max_fds, &got, err, sizeof err) != 0) {
+		gw_log(GW_LOG_WARN, "%s", err);
+		return;
+	}
+	/* Transparent mode holds one broker socket per client. */
+	uint64_t need = (uint64_t)d->cfg.core.max_clients + FD_RESERVE;
+	if (d->cfg.core.mode == GW_MODE_TRANSPARENT && got < need)
+		gw_log(GW_LOG_WARN, "file descriptor limit %llu is below max_clients %u + %u: "
+		       "raise the hard limit (ulimit -Hn) or lower max_clients",
+		       (unsigned long long)got, d->cfg.core.max_clients, FD_RESERVE);
+	else
+		gw_log(GW_LOG_DEBUG, "file descriptor limit %llu", (unsigned long long)got);
+}
+
+/* Returns 0, or the exit status with the reason logged. */
+static int start(struct daemon *d)
+{
+	static const int signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+	static const struct gw_ops ops = {
+		.send = op_send,
+		.broker_open = op_broker_open,
+		.broker_close = op_broker_close,
+		.broker_publish = op_broker_publish,
+		.broker_subscribe = op_broker_subscribe,
+		.broker_unsubscribe = op_broker_unsubscribe,
+		.log = op_log,
+	};
+	const struct gw_daemon_config *cfg = &d->cfg;
+	struct gw_predefined_file predefined = {0};
+	char err[512];
+	char own_id[64], default_id[32], prefix[64];
+
+	raise_fd_limit(d);
+	if (cfg->predefined != NULL &&
+	    gw_predefined_file_load(cfg->predefined, &predefined, err, sizeof err) != 0) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		return 2;
+	}
+	d->loop = gw_loop_new(err, sizeof err);
+	if (d->loop == NULL || gw_loop_signals(d->loop, signals, sizeof signals / sizeof signals[0],
+	                                       on_signal, d, err, sizeof err) != 0) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		gw_predefined_file_free(&predefined);
+		return 1;
+	}
+	struct gw_broker_config bc = {
+		.host = cfg->broker_host,
+		.port = cfg->broker_port,
+		.mqtt_version = cfg->mqtt_version,
+		.client_id = cfg->client_id,
+		.keepalive_s = cfg->broker_keepalive_s,
+		.reconnect_min_s = cfg->reconnect_min_s,
+		.reconnect_max_s = cfg->reconnect_max_s,
+		.username = cfg->username,
+		.password = cfg->password,
+		.cafile = cfg->cafile,
+		.capath = cfg->capath,
+		.certfile = cfg->certfile,
+		.keyfile = cfg->keyfile,
+		.tls_insecure = cfg->tls_insecure,
+	};
+	d->broker = gw_broker_new(d->loop, &bc, err, sizeof err);
+	if (d->broker == NULL) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		gw_predefined_file_free(&predefined);
+		return 2;
+	}
+	d->udp = gw_udp_new(d->loop, cfg->listen, cfg->n_listen, cfg->port, cfg->advertise_addr,
+	                    on_datagram, d, err, sizeof err);
+	if (d->udp == NULL) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		gw_predefined_file_free(&predefined);
+		return 1;
+	}
+	d->gw = gw_new(&cfg->core, &ops, d);
+	if (d->gw == NULL || gw_predefined_set(d->gw, predefined.entries, predefined.n) != 0) {
+		gw_log(GW_LOG_ERR, "gateway core: out of memory");
+		gw_predefined_file_free(&predefined);
+		return 1;
+	}
+	if (cfg->predefined != NULL)
+		gw_log(GW_LOG_INFO, "%zu predefined topic(s) from %s", predefined.n, cfg->predefined);
+	gw_predefined_file_free(&predefined);
+	gw_broker_attach(d->broker, d->gw);
+
+	snprintf(default_id, sizeof default_id, "sn-bridge-%u", cfg->core.gw_id);
+	/* Not under $SYS: mosquitto refuses client publishes there, silently at QoS 0. */
+	snprintf(prefix, sizeof prefix, "snbridge/%u/stats", cfg->core.gw_id);
+	d->stats = gw_stats_pub_new(d->loop, d->gw, cfg->stats_interval_s ? d->broker : NULL, d->udp,
+	                            cfg->stats_prefix ? cfg->stats_prefix : prefix,
+	                            cfg->stats_interval_s);
+	if (d->stats == NULL) {
+		gw_log(GW_LOG_ERR, "statistics: out of memory");
+		return 1;
+	}
+	if (cfg->stats_interval_s > 0) {
+		snprintf(own_id, sizeof own_id, "%.50s-stats", cfg->client_id ? cfg->client_id : default_id);
+		if (gw_broker_own_open(d->broker, own_id) != 0)
+			gw_log(GW_LOG_WARN, "statistics connection could not be set up; not published");
+	}
+	gw_timer_init(&d->tick, on_tick, d);
+	gw_timer_init(&d->grace, on_grace_over, d);
+	gw_loop_set_prepare(d->loop, on_prepare, d);
+	/* The first tick opens the shared connection (gw.h). */
+	arm_tick(d, gw_tick(d->gw, gw_clock_ms()));
+	gw_log(GW_LOG_INFO, "sn-bridge started: gateway id %u, %s mode", cfg->core.gw_id,
+	       cfg->core.mode == GW_MODE_AGGREGATING ? "aggregating" : "transparent");
+	return 0;
+}
+
+static void stop(struct daemon *d)
+{
+	gw_stats_pub_free(d->stats);
+	if (d->broker != NULL)
+		gw_broker_attach(d->broker, NULL);
+	gw_free(d->gw);
+	gw_broker_free(d->broker);
+	gw_udp_free(d->udp);
+	if (d->loop != NULL) {
+		gw_timer_disarm(d->loop, &d->tick);
+		gw_timer_disarm(d->loop, &d->grace);
+	}
+	gw_loop_free(d->loop);
+	gw_daemon_config_free(&d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d;
+	char err[512];
+	memset(&d, 0, sizeof d);
+
+	switch (gw_daemon_config_load(&d.cfg, argc, argv, stdout, err, sizeof err)) {
+	case GW_CONFIG_RUN:
+		break;
+	case GW_CONFIG_EXIT:
+		gw_daemon_config_free(&d.cfg);
+		return 0;
+	case GW_CONFIG_ERROR:
+		fprintf(stderr, "sn-bridge: %s\n", err);
+		gw_daemon_config_free(&d.cfg);
+		return 2;
+	}
+	gw_log_open(d.cfg.log_level, d.cfg.use_syslog, "sn-bridge");
+	/* A broker that closes while we write must not kill the daemon. */
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigaction(SIGPIPE, &ign, NULL);
+
+	int status = start(&d);
+	if (status == 0 && gw_loop_run(d.loop, err, sizeof err) != 0) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		status = 1;
+	}
+	if (status == 0)
+		gw_log(GW_LOG_INFO, "sn-bridge stopped");
+	stop(&d);
+	gw_log_close();
+	return status;
+}
