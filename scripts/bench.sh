@@ -17,3 +17,4 @@ echo
 echo "== codec: PUBLISH of each weather record (compact JSON), 50 rounds"
 printf '%-12s %10s %10s %10s\n' op messages ns/msg MB/s
 "$BUILD/tests/bench-codec" "$weather" || exit 1
+BUILD="$BUILD" bash scripts/bench-bridge.sh
