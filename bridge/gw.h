@@ -133,6 +133,15 @@ struct gw_broker_session {
  *   PUBACK congestion, and a later gw_on_broker_acked for it is ignored, as
  *   is any token the core does not know (e.g. QoS 0 publishes).
  * - After broker_close(conn) the core ignores events for conn.
+ * - A message on a client's own connection is for that client: the broker
+ *   sends only what the MQTT session is subscribed to, and a session kept
+ *   across a bridge restart (CleanSession false) holds subscriptions the new
+ *   core never saw. The core delivers it (REGISTER first, 6.5) at the
+ *   message's QoS, unless it matches no subscription the core knows and a
+ *   filter the client unsubscribed from that the broker has not confirmed
+ *   yet. Every UNSUBSCRIBE goes to the broker, known filter or not; while
+ *   the connection is down it is answered at once and sent when the
+ *   connection is up again (not after a reconnect with CleanSession).
  */
 
 /* The broker-side keep-alive the core asks for (the client's own
@@ -261,7 +270,9 @@ struct gw_stats {
 	uint64_t drop_inflight;         /* PUBACK congestion: max_inflight */
 	uint64_t drop_client_refused;   /* the client refused a REGISTER or PUBLISH */
 	uint64_t drop_discarded;        /* queued downlink messages thrown away with a session */
-	uint64_t drop_no_subscription;  /* broker message matching no subscription */
+	uint64_t drop_no_subscription;  /* broker message matching no subscription
+	                                   (transparent: only filters the client unsubscribed
+	                                   from, the broker not yet confirming) */
 	uint64_t connects;              /* CONNACK accepted */
 	uint64_t lost;                  /* clients declared lost (keep-alive, sleep, retries) */
 	uint64_t wills;                 /* Wills fired */

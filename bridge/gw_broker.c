@@ -73,8 +73,7 @@ void gw_on_broker_connected(struct gw *gw, uint32_t conn, int rc, uint64_t now_m
 		return;
 	}
 	s->broker_up = true;
-	if (s->conn_clean && s->nsubs > 0)
-		gw_sub_resubscribe(gw, s);
+	gw_sub_broker_up(gw, s);
 	if (s->phase == GW_PHASE_BROKER) {
 		/* the last step of 6.3: the broker side is up, CONNACK */
 		gw_conn_accept(gw, s, now_ms);

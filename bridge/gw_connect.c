@@ -72,6 +72,15 @@ static int open_conn(struct gw *gw, struct gw_session *s)
 {
 	struct gw_broker_session bs;
 
+	/* a clean broker session starts empty: from here on every subscription
+	 * it holds goes through this core. A persistent one reopened after the
+	 * connection was closed may hold any (made before a bridge restart, or
+	 * through another bridge); one reopened at once (a Will update) keeps
+	 * what the core knew. */
+	if (s->clean)
+		s->subs_known = true;
+	else if (s->conn == 0)
+		s->subs_known = false;
 	gw_sess_close_conn(gw, s, false);
 	if (gw->ops.broker_open == NULL)
 		return -1;

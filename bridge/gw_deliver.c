@@ -404,9 +404,14 @@ void gw_down_from_broker(struct gw *gw, uint32_t conn, const char *topic, size_t
 		return;
 	GW_STAT_ADD(gw, s, broker_msgs, 1);
 	GW_STAT_ADD(gw, s, broker_bytes_in, len);
-	q = gw_sub_match_qos(s, topic, topic_len);
+	/* the client's own connection carries only what its MQTT session is
+	 * subscribed to, including subscriptions made before this core started
+	 * (a bridge restart): the core's table decides nothing here but QoS and
+	 * filters the client has just unsubscribed from */
+	q = gw_sub_deliver_qos(s, topic, topic_len, qos);
 	if (q < 0) {
-		gw_note(gw, s, GW_CAUSE_NO_SUBSCRIPTION, now, "message on %.*s matches no subscription",
+		gw_note(gw, s, GW_CAUSE_NO_SUBSCRIPTION, now,
+		        "message on %.*s after the client unsubscribed from it",
 		        (int)(topic_len > 64 ? 64 : topic_len), topic);
 		return;
 	}
@@ -415,6 +420,8 @@ void gw_down_from_broker(struct gw *gw, uint32_t conn, const char *topic, size_t
 		gw_say(gw, GW_LOG_ERR, "out of memory for a message to %s", s->client_id);
 		return;
 	}
-	gw_down_enqueue(gw, s, b, qos < q ? qos : q, retain, now);
+	/* REGISTER first when the client has no id for the topic (6.5), and
+	 * buffered while it sleeps (6.14), as for any other message */
+	gw_down_enqueue(gw, s, b, q, retain, now);
 	gw_blob_unref(b);
 }

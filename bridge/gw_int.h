@@ -103,6 +103,19 @@ struct gw_sub {
 	struct gw_filter *shared;  /* aggregating: the counted broker subscription */
 };
 
+/*
+ * Transparent mode: a filter the client unsubscribed from that the broker
+ * may still hold for its session (6.10). The UNSUBACK does not wait for a
+ * broker that is down, so the broker is told when the connection is up
+ * again; until it answers, messages matching only this filter are dropped.
+ */
+struct gw_unsub {
+	char *filter;
+	size_t len;
+	bool sent;            /* a broker UNSUBSCRIBE with token is in flight */
+	uint32_t token;
+};
+
 /* A client's QoS 1/2 PUBLISH on its way to the broker, or awaiting PUBREL (6.6). */
 enum gw_up_state {
 	GW_UP_FORWARDING = 0, /* broker_publish done, ack awaited */
@@ -178,6 +191,10 @@ struct gw_session {
 	bool conn_will;       /* the open connection carries a Will */
 	bool conn_clean;      /* it was opened with CleanSession */
 	bool conn_connected_once;
+	/* the broker's session began clean under this core, so every
+	 * subscription it holds was made through subs[] (false after a bridge
+	 * restart: the broker kept subscriptions the core never saw) */
+	bool subs_known;
 
 	/* topics, subscriptions, client publishes */
 	struct gw_topic *topics;
@@ -190,6 +207,8 @@ struct gw_session {
 	bool unsub_waiting;
 	uint16_t unsub_msg_id;
 	uint32_t unsub_token;
+	struct gw_unsub *unsubs;  /* transparent: not yet confirmed by the broker */
+	uint32_t nunsubs, capunsubs;
 
 	/* downlink */
 	struct gw_qmsg *qhead, *qtail;
@@ -466,17 +485,43 @@ void gw_topic_forget_all(struct gw_session *s);
 
 void gw_sub_on_subscribe(struct gw *gw, struct gw_session *s, const struct gw_rx *rx,
                          const struct mqttsn_msg *m);
-void gw_sub_on_unsubscribe(struct gw *gw, struct gw_session *s, const struct gw_rx *rx,
-                           const struct mqttsn_msg *m);
 void gw_sub_subacked(struct gw *gw, struct gw_session *s, uint32_t token, int granted);
-void gw_sub_unsubacked(struct gw *gw, struct gw_session *s, uint32_t token);
-/* Transparent: subscribe again after a reconnect that lost the broker's session. */
-void gw_sub_resubscribe(struct gw *gw, struct gw_session *s);
+/* Transparent: the client's connection is up (again): subscribe again when
+ * it was opened clean (the broker forgot), else send the UNSUBSCRIBEs owed. */
+void gw_sub_broker_up(struct gw *gw, struct gw_session *s);
 /* Answer SUBACK congestion to whoever waits (the connection went down). */
 void gw_sub_fail_waiting(struct gw *gw, struct gw_session *s);
 /* The best granted QoS among the subscriptions matching topic, or -1. */
 int gw_sub_match_qos(const struct gw_session *s, const char *topic, size_t len);
+/*
+ * Transparent: the QoS at which a message the broker sent at qos on the
+ * client's own connection goes to the client, or -1 to drop it (it matches
+ * only filters the client unsubscribed from).
+ */
+int gw_sub_deliver_qos(const struct gw_session *s, const char *topic, size_t len, int qos);
 void gw_sub_free_all(struct gw *gw, struct gw_session *s);
+struct gw_sub *gw_sub_find(const struct gw_session *s, const char *f, size_t len);
+/* Drop a subscription; in aggregating mode also its count on the filter. */
+void gw_sub_remove(struct gw *gw, struct gw_session *s, struct gw_sub *sub);
+/* The filter named by a SUBSCRIBE or UNSUBSCRIBE; false when it names nothing. */
+bool gw_sub_named_filter(const struct gw *gw, const struct gw_session *s,
+                         const struct mqttsn_msg *m, const char **f, size_t *len);
+
+/* ---------------------------------------------------------------- gw_unsubscribe.c */
+
+void gw_sub_on_unsubscribe(struct gw *gw, struct gw_session *s, const struct gw_rx *rx,
+                           const struct mqttsn_msg *m);
+void gw_sub_unsubacked(struct gw *gw, struct gw_session *s, uint32_t token);
+/* The pending UNSUBSCRIBE of exactly this filter, or NULL. */
+struct gw_unsub *gw_unsub_find(const struct gw_session *s, const char *f, size_t len);
+/* True when a pending UNSUBSCRIBE's filter matches topic. */
+bool gw_unsub_matches(const struct gw_session *s, const char *topic, size_t len);
+void gw_unsub_remove(struct gw_session *s, struct gw_unsub *u);
+/* Send every pending UNSUBSCRIBE not in flight on the connection now up. */
+void gw_unsub_flush(struct gw *gw, struct gw_session *s);
+/* The connection went down: nothing is in flight any more. */
+void gw_unsub_unsent(struct gw_session *s);
+void gw_unsub_free_all(struct gw_session *s);
 /* Aggregating: answer the SUBACK owed for sub (granted < 0: refused, sub dropped). */
 void gw_sub_filter_answer(struct gw *gw, struct gw_session *s, struct gw_sub *sub, int granted);
 

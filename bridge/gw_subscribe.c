@@ -1,10 +1,18 @@
 /*
- * gw_subscribe.c - SUBSCRIBE and UNSUBSCRIBE (6.9, 6.10) by topic name
- * (wildcards allowed), predefined topic id or short topic name.
+ * gw_subscribe.c - SUBSCRIBE (6.9) by topic name (wildcards allowed),
+ * predefined topic id or short topic name, and the subscriptions a session
+ * holds. UNSUBSCRIBE is in gw_unsubscribe.c.
  *
  * The SUBACK waits for the broker's: its granted QoS is the broker's. In
  * transparent mode each client's subscriptions go on its own connection; in
  * aggregating mode they are counted per filter (gw_filters.c).
+ *
+ * In transparent mode subs[] is the core's record, not the truth: the
+ * broker's session outlives the core (a bridge restart) and keeps
+ * subscriptions made before it, which a client with CleanSession=0 rightly
+ * does not make again (6.3). What the broker sends on the client's own
+ * connection is what that session is subscribed to, so it is delivered
+ * whether or not subs[] has a match (gw_sub_deliver_qos).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +22,7 @@
 
 /* ---------------------------------------------------------------- the list */
 
-static struct gw_sub *sub_find(const struct gw_session *s, const char *f, size_t len)
+struct gw_sub *gw_sub_find(const struct gw_session *s, const char *f, size_t len)
 {
 	uint32_t i;
 
@@ -55,8 +63,7 @@ static struct gw_sub *sub_add(struct gw *gw, struct gw_session *s, const char *f
 	return n;
 }
 
-/* Drop a subscription; in aggregating mode also its count on the filter. */
-static void sub_remove(struct gw *gw, struct gw_session *s, struct gw_sub *sub)
+void gw_sub_remove(struct gw *gw, struct gw_session *s, struct gw_sub *sub)
 {
 	if (sub->shared != NULL)
 		gw_filter_unref(gw, sub->shared, s);
@@ -67,10 +74,11 @@ static void sub_remove(struct gw *gw, struct gw_session *s, struct gw_sub *sub)
 void gw_sub_free_all(struct gw *gw, struct gw_session *s)
 {
 	while (s->nsubs > 0)
-		sub_remove(gw, s, &s->subs[s->nsubs - 1]);
+		gw_sub_remove(gw, s, &s->subs[s->nsubs - 1]);
 	free(s->subs);
 	s->subs = NULL;
 	s->capsubs = 0;
+	gw_unsub_free_all(s);
 }
 
 int gw_sub_match_qos(const struct gw_session *s, const char *topic, size_t len)
@@ -86,6 +94,20 @@ int gw_sub_match_qos(const struct gw_session *s, const char *topic, size_t len)
 			best = q;
 	}
 	return best;
+}
+
+int gw_sub_deliver_qos(const struct gw_session *s, const char *topic, size_t len, int qos)
+{
+	int known = gw_sub_match_qos(s, topic, len);
+
+	if (known < 0)
+		/* the client said it wants no more of this; else a subscription of
+		 * its session the core never saw: the broker's word stands */
+		return gw_unsub_matches(s, topic, len) ? -1 : qos;
+	/* the broker already sent at most the QoS it granted; the core's grant
+	 * may only lower that when it knows every subscription of the session,
+	 * or a lower known grant would hide a higher one the broker kept */
+	return s->subs_known && known < qos ? known : qos;
 }
 
 /* The SUBACK owed for sub, with the broker's grant (-1: refused). */
@@ -113,8 +135,7 @@ static void answer(struct gw *gw, struct gw_session *s, struct gw_sub *sub, int 
 
 /* ---------------------------------------------------------------- SUBSCRIBE */
 
-/* The filter named by a SUBSCRIBE or UNSUBSCRIBE; false when it names nothing. */
-static bool named_filter(const struct gw *gw, const struct gw_session *s,
+bool gw_sub_named_filter(const struct gw *gw, const struct gw_session *s,
                          const struct mqttsn_msg *m, const char **f, size_t *len)
 {
 	const struct gw_predef *p;
@@ -145,8 +166,9 @@ void gw_sub_on_subscribe(struct gw *gw, struct gw_session *s, const struct gw_rx
 	bool added = false;
 	int64_t conn;
 	uint32_t tok = 0;
+	struct gw_unsub *u;
 
-	if (!named_filter(gw, s, m, &f, &len)) {
+	if (!gw_sub_named_filter(gw, s, m, &f, &len)) {
 		gw_note(gw, s, GW_CAUSE_INVALID_TOPIC, rx->now, "SUBSCRIBE to unknown predefined id %u",
 		        (unsigned)m->u.subscribe.topic_id);
 		gw_tx_suback(gw, s, NULL, qos, m->u.subscribe.topic_id, msg_id,
@@ -158,7 +180,7 @@ void gw_sub_on_subscribe(struct gw *gw, struct gw_session *s, const struct gw_rx
 		gw_tx_suback(gw, s, NULL, qos, 0, msg_id, MQTTSN_RC_NOT_SUPPORTED);
 		return;
 	}
-	sub = sub_find(s, f, len);
+	sub = gw_sub_find(s, f, len);
 	if (sub != NULL && sub->waiting && sub->msg_id == msg_id)
 		return; /* the client's retransmission: the SUBACK is on its way */
 	if (type == MQTTSN_TOPIC_PREDEFINED) {
@@ -204,7 +226,7 @@ void gw_sub_on_subscribe(struct gw *gw, struct gw_session *s, const struct gw_rx
 			if (sub->shared == NULL) {
 				gw_say(gw, GW_LOG_ERR, "out of memory for a filter");
 				gw_tx_suback(gw, s, NULL, qos, reply_id, msg_id, MQTTSN_RC_CONGESTION);
-				sub_remove(gw, s, sub);
+				gw_sub_remove(gw, s, sub);
 				return;
 			}
 		}
@@ -216,13 +238,17 @@ void gw_sub_on_subscribe(struct gw *gw, struct gw_session *s, const struct gw_rx
 		gw_note(gw, s, GW_CAUSE_BROKER_REFUSED, rx->now, "SUBACK congestion: subscribe refused");
 		gw_tx_suback(gw, s, NULL, qos, reply_id, msg_id, MQTTSN_RC_CONGESTION);
 		if (added)
-			sub_remove(gw, s, sub);
+			gw_sub_remove(gw, s, sub);
 		else
 			sub->waiting = false;
 		return;
 	}
 	sub->token = tok;
 	sub->token_valid = true;
+	/* subscribed again after an UNSUBSCRIBE: the broker gets both in order,
+	 * and what it sends for the filter is wanted again */
+	if ((u = gw_unsub_find(s, sub->filter, sub->len)) != NULL)
+		gw_unsub_remove(s, u);
 }
 
 void gw_sub_subacked(struct gw *gw, struct gw_session *s, uint32_t token, int granted)
@@ -244,7 +270,7 @@ void gw_sub_subacked(struct gw *gw, struct gw_session *s, uint32_t token, int gr
 		if (granted < 0) {
 			gw_say(gw, GW_LOG_WARN, "client %s: broker refused subscription %s",
 			       s->client_id, sub->filter);
-			sub_remove(gw, s, sub);
+			gw_sub_remove(gw, s, sub);
 		}
 		return;
 	}
@@ -255,14 +281,23 @@ void gw_sub_filter_answer(struct gw *gw, struct gw_session *s, struct gw_sub *su
 {
 	answer(gw, s, sub, granted);
 	if (granted < 0)
-		sub_remove(gw, s, sub);
+		gw_sub_remove(gw, s, sub);
 	gw_sched_update(gw, s);
 }
 
-void gw_sub_resubscribe(struct gw *gw, struct gw_session *s)
+void gw_sub_broker_up(struct gw *gw, struct gw_session *s)
 {
 	uint32_t i;
 
+	if (!s->conn_clean) {
+		/* the same broker session: it still has what it had, less what the
+		 * client unsubscribed from while the broker could not be told */
+		gw_unsub_flush(gw, s);
+		return;
+	}
+	/* opened clean: the broker forgot every subscription, and with them
+	 * whatever was to be unsubscribed */
+	gw_unsub_free_all(s);
 	for (i = 0; i < s->nsubs; i++) {
 		struct gw_sub *sub = &s->subs[i];
 		uint32_t tok = 0;
@@ -294,58 +329,14 @@ void gw_sub_fail_waiting(struct gw *gw, struct gw_session *s)
 		}
 		answer(gw, s, sub, -1);
 		if (fresh)
-			sub_remove(gw, s, sub);
+			gw_sub_remove(gw, s, sub);
 		else
 			i++;
 	}
+	gw_unsub_unsent(s);
 	if (s->unsub_waiting) {
 		s->unsub_waiting = false;
 		if (gw_sess_listening(s))
 			gw_tx_msg_id(gw, s, MQTTSN_UNSUBACK, s->unsub_msg_id);
 	}
-}
-
-/* ---------------------------------------------------------------- UNSUBSCRIBE */
-
-void gw_sub_on_unsubscribe(struct gw *gw, struct gw_session *s, const struct gw_rx *rx,
-                           const struct mqttsn_msg *m)
-{
-	uint16_t msg_id = m->u.subscribe.msg_id;
-	struct gw_sub *sub;
-	const char *f;
-	size_t len;
-	int64_t conn;
-	uint32_t tok = 0;
-
-	(void)rx;
-	if (s->unsub_waiting && s->unsub_msg_id == msg_id)
-		return; /* retransmission: the UNSUBACK is on its way */
-	if (!named_filter(gw, s, m, &f, &len) || (sub = sub_find(s, f, len)) == NULL) {
-		/* nothing to undo: MQTT answers all the same */
-		gw_tx_msg_id(gw, s, MQTTSN_UNSUBACK, msg_id);
-		return;
-	}
-	conn = gw_session_conn_up(gw, s);
-	if (!gw_aggregating(gw) && conn >= 0 && gw->ops.broker_unsubscribe != NULL &&
-	    gw->ops.broker_unsubscribe(gw->ctx, (uint32_t)conn, sub->filter, sub->len, &tok) == 0 &&
-	    !s->unsub_waiting) {
-		/* UNSUBACK once the broker stopped sending (one outstanding, 6.10) */
-		s->unsub_waiting = true;
-		s->unsub_msg_id = msg_id;
-		s->unsub_token = tok;
-		sub_remove(gw, s, sub);
-		return;
-	}
-	/* aggregating: the count drops and the broker is told when it reaches 0;
-	 * transparent with the broker down: it is told by the next clean session */
-	sub_remove(gw, s, sub);
-	gw_tx_msg_id(gw, s, MQTTSN_UNSUBACK, msg_id);
-}
-
-void gw_sub_unsubacked(struct gw *gw, struct gw_session *s, uint32_t token)
-{
-	if (!s->unsub_waiting || s->unsub_token != token)
-		return;
-	s->unsub_waiting = false;
-	gw_tx_msg_id(gw, s, MQTTSN_UNSUBACK, s->unsub_msg_id);
 }

@@ -291,6 +291,38 @@ static void test_agg_persistent_session_keeps_messages(void **state)
 	fake_free(f);
 }
 
+/*
+ * The shared connection's subscriptions are the core's own (it opens the
+ * connection clean), so routing stays by filter: after a restart a
+ * persistent client that does not subscribe again gets nothing, and its
+ * UNSUBSCRIBE of a filter the core never had reaches no broker.
+ */
+static void test_agg_routes_by_filter_only(void **state)
+{
+	struct fake *f = agg_new();
+	struct fake_call *c;
+	struct mqttsn_msg m;
+
+	(void)state;
+	agg_connect(f, 1, "p", false);
+	fake_broker_msg(f, GW_CONN_AGGREGATE, "p/cmd", "stray", 1);
+	fake_expect_none(f);
+	assert_int_equal(gw_stats_total(f->gw)->drop_no_subscription, 1);
+	in_unsubscribe(f, 1, MQTTSN_TOPIC_NORMAL, 1, "p/#", 0);
+	fake_call_none(f);
+	assert_int_equal(fake_expect(f, 1, MQTTSN_UNSUBACK).u.msg_id, 1);
+	/* subscribed again: delivered at the granted QoS, not the message's */
+	in_subscribe(f, 1, 0, MQTTSN_TOPIC_NORMAL, 2, "p/cmd", 0);
+	c = fake_call(f, B_SUB);
+	gw_on_broker_subacked(f->gw, GW_CONN_AGGREGATE, c->token, 0, f->now);
+	(void)agg_suback(f, 1);
+	fake_broker_msg(f, GW_CONN_AGGREGATE, "p/cmd", "ok", 1);
+	m = fake_expect(f, 1, MQTTSN_PUBLISH);
+	assert_int_equal(m.u.publish.flags.qos, 0);
+	assert_data(&m, "ok");
+	fake_free(f);
+}
+
 /* Hundreds of tokens on the one connection, acked out of order. */
 static void test_agg_many_tokens(void **state)
 {
@@ -343,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_agg_will_and_loss),
 		cmocka_unit_test(test_agg_broker_down),
 		cmocka_unit_test(test_agg_persistent_session_keeps_messages),
+		cmocka_unit_test(test_agg_routes_by_filter_only),
 		cmocka_unit_test(test_agg_many_tokens),
 	};
 
