@@ -17,4 +17,13 @@ echo
 echo "== codec: PUBLISH of each weather record (compact JSON), 50 rounds"
 printf '%-12s %10s %10s %10s\n' op messages ns/msg MB/s
 "$BUILD/tests/bench-codec" "$weather" || exit 1
+
+echo
+echo "== simulator: a 24-hour GEO day of rain fades in virtual time (sn-sim run --timing)"
+for scn in geo-rain-fade-24h geo-100-stations-24h; do
+	"$BUILD/bin/sn-sim" run -q --timing "sim/scenarios/$scn.scn" 2>&1 | sed "s/^/$scn: /"
+done
+
+echo
 BUILD="$BUILD" bash scripts/bench-bridge.sh
+BUILD="$BUILD" bash scripts/bench-client.sh

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "sim/report.h"
@@ -139,6 +140,11 @@ static int write_reports(const struct args *a, const struct sim_report *r)
 	const char *paths[] = { a->text, a->csv, a->svg };
 	int rc = 0, i;
 
+	/* Like mkdir -p for the last level: the usual "--out results/run1". */
+	if (a->out != NULL && mkdir(a->out, 0777) != 0 && errno != EEXIST) {
+		fprintf(stderr, "sn-sim run: %s: %s\n", a->out, strerror(errno));
+		return -1;
+	}
 	for (i = 0; i < 3; i++) {
 		if (a->out != NULL) {
 			char path[4096];

@@ -100,6 +100,23 @@ else
 	show report "$T/crashes/report.txt"
 fi
 
+# A persistent subscriber through two bridge crashes: what the broker kept
+# for its session reaches it although the new gateway core never saw its
+# SUBSCRIBE (MQTT-SN 6.3: CleanSession=0 keeps the subscriptions).
+run downlink --fail-on-loss "$SCN/downlink-crash-24h.scn"
+if [ "$RC" -eq 0 ]; then
+	r=$T/downlink/report.txt
+	check "downlink: two bridge crashes happened" \
+		[ "$(sed -n '/^bridge/,$p' "$r" | val /dev/stdin crashes)" = 2 ]
+	check "downlink: no message for the subscriber dropped for want of a subscription" \
+		[ "$(val "$r" "downlink, no subscription")" = 0 ]
+	check "downlink: the subscriber got as many messages as were published (duplicates count)" \
+		[ "$(val "$r" "to stations \\(downlink\\)")" -ge "$(val "$r" published)" ]
+else
+	notok "downlink: sn-sim run exits 0 with nothing lost (exit $RC)"
+	show stderr "$T/downlink.err"
+fi
+
 # ---------------------------------------------------------------- determinism
 
 run again "$SCN/crashes-geo-24h.scn"
