@@ -43,6 +43,8 @@ struct snc_blocking {
 	bool asleep;
 	bool lost;
 	bool stop;
+	int extra_fd;          /* also polled (snc_wait_fd), -1 when none */
+	bool extra_ready;
 	volatile sig_atomic_t *interrupt;
 	int rc;                /* the gateway's code behind SNC_ERR_REFUSED */
 	char err[256];
@@ -114,6 +116,7 @@ struct snc_blocking *snc_blocking_new(const struct snc_config *cfg, struct snc_t
 	if (b == NULL)
 		return NULL;
 	b->t = t;
+	b->extra_fd = -1;
 	b->c = snc_new(cfg, &ops, b);
 	if (b->c == NULL) {
 		free(b);
@@ -210,7 +213,8 @@ static int run(struct snc_blocking *b, int timeout_ms,
 	for (;;) {
 		uint64_t now = snc_clock_mono_ms();
 		uint64_t next = snc_tick(b->c, now);
-		struct pollfd p;
+		struct pollfd p[2];
+		nfds_t np = 1;
 		int wait, rc;
 
 		if (done(b, arg))
@@ -222,15 +226,24 @@ static int run(struct snc_blocking *b, int timeout_ms,
 		if (end < next)
 			next = end;
 		wait = next - now > (uint64_t)INT_MAX ? INT_MAX : (int)(next - now);
-		p.fd = b->t->ops->fd(b->t);
-		p.events = POLLIN;
-		p.revents = 0;
-		rc = poll(&p, 1, wait);
+		p[0].fd = b->t->ops->fd(b->t);
+		p[0].events = POLLIN;
+		p[0].revents = 0;
+		if (b->extra_fd >= 0) {
+			p[1].fd = b->extra_fd;
+			p[1].events = POLLIN;
+			p[1].revents = 0;
+			np = 2;
+		}
+		rc = poll(p, np, wait);
 		if (rc < 0 && errno != EINTR) {
 			snprintf(b->err, sizeof b->err, "poll: %s", strerror(errno));
 			return SNC_ERR_IO;
 		}
-		if (rc > 0 && drain(b) != SNC_OK)
+		/* Readable, at its end, or broken: the caller's read() will tell. */
+		if (rc > 0 && np == 2 && p[1].revents != 0)
+			b->extra_ready = true;
+		if (rc > 0 && p[0].revents != 0 && drain(b) != SNC_OK)
 			return SNC_ERR_IO;
 	}
 }
@@ -382,6 +395,31 @@ static bool wait_done(const struct snc_blocking *b, uint32_t arg)
 {
 	(void)arg;
 	return b->stop || b->lost || (b->disconnected && b->disconnect_rc == SNC_ERR_CLOSED);
+}
+
+static bool fd_done(const struct snc_blocking *b, uint32_t arg)
+{
+	(void)arg;
+	return b->extra_ready || b->stop || b->lost ||
+	       (b->disconnected && b->disconnect_rc == SNC_ERR_CLOSED);
+}
+
+int snc_wait_fd(struct snc_blocking *b, int fd, int timeout_ms)
+{
+	int rc;
+
+	assert(b != NULL && fd >= 0);
+	b->extra_fd = fd;
+	b->extra_ready = false;
+	rc = run(b, timeout_ms, fd_done, 0);
+	b->extra_fd = -1;
+	if (rc != SNC_OK || b->extra_ready)
+		return rc;
+	if (b->stop) {
+		b->stop = false;
+		return SNC_ERR_INTERRUPTED;
+	}
+	return b->lost ? SNC_ERR_GONE : SNC_ERR_CLOSED;
 }
 
 int snc_wait(struct snc_blocking *b, int timeout_ms)

@@ -74,6 +74,15 @@ SNC_MUST_CHECK int snc_sleep(struct snc_blocking *b, uint16_t duration_s, int ti
  */
 SNC_MUST_CHECK int snc_wait(struct snc_blocking *b, int timeout_ms);
 
+/*
+ * Run the loop, as snc_wait() does, until fd (the program's own input,
+ * say) is readable or at its end: keep-alive and retransmissions go on
+ * while the program waits for something to send. Returns SNC_OK when fd
+ * is ready, SNC_ERR_TIMEOUT, SNC_ERR_INTERRUPTED (a signal, or
+ * snc_blocking_stop()), or the error that ended the connection.
+ */
+SNC_MUST_CHECK int snc_wait_fd(struct snc_blocking *b, int fd, int timeout_ms);
+
 /* Make the current (or next) snc_wait() return SNC_OK. */
 void snc_blocking_stop(struct snc_blocking *b);
 

@@ -120,16 +120,37 @@ struct snc_ops {
  * Where queued messages come from: the core pulls the next one whenever it
  * is connected and has room in its window, in the order next() gives them,
  * and reports each one's fate. The on-disk queue plugs in through feed.h.
+ *
+ * Exactly once across a crash (6.6) takes mark(): the core calls it before
+ * a QoS 1/2 PUBLISH of the source's first leaves (SNC_CLAIM_SENT) and
+ * before the PUBREL that answers its PUBREC (SNC_CLAIM_PUBREL). A source
+ * that keeps the mark hands the message out again with that msg_id and
+ * claim (after a lost connection or a restart), and the core finishes it
+ * where it stopped: the PUBLISH again with DUP and the same msg id, or the
+ * PUBREL. A gateway that keeps QoS 2 state until PUBREL then forwards the
+ * message once. Congestion from the gateway never ends a source message:
+ * it goes again after a back-off, for as long as it takes.
  */
 struct snc_source {
 	/* The next message, claimed: SNC_OK with *out filled (views valid until
-	 * the next call), SNC_ERR_EMPTY when there is none. */
+	 * the next call), SNC_ERR_EMPTY when there is none. out->msg_id and
+	 * out->claim tell how far an earlier send got (SNC_CLAIM_NONE: never
+	 * sent). */
 	int (*next)(void *ctx, struct snc_message *out);
 	/* Message seq is finished: result 0 delivered, > 0 refused for good by
 	 * the gateway with that return code. */
 	void (*done)(void *ctx, uint64_t seq, int result);
 	/* Message seq was not delivered (connection lost): offer it again later. */
 	void (*release)(void *ctx, uint64_t seq);
+	/* Optional (NULL: no marks, and a re-sent message gets a new msg id).
+	 * Record, before the packet leaves, that message seq is sent under
+	 * msg_id and how far it got. SNC_OK, or an error: then the packet is
+	 * not sent (a PUBLISH goes back to the source and pulling pauses for a
+	 * back-off; a PUBREL waits for the gateway's next PUBREC). */
+	int (*mark)(void *ctx, uint64_t seq, uint16_t msg_id, enum snc_claim state);
+	/* Optional: whether msg_id is marked for a message the core does not
+	 * hold now; new requests do not take such an id. */
+	bool (*msg_id_marked)(void *ctx, uint16_t msg_id);
 };
 
 /* ---------------------------------------------------------------- state */
@@ -158,6 +179,9 @@ struct snc_stats {
 	uint64_t messages;         /* PUBLISHes delivered to the application */
 	uint64_t rtt_samples;
 	uint64_t gateway_lost;
+	uint64_t resumed;          /* source messages resumed from a mark */
+	uint64_t congestion;       /* "congestion" answers to our requests */
+	uint64_t mark_failed;      /* the source could not record a mark */
 };
 
 struct snc;

@@ -51,6 +51,8 @@ struct req {
 	struct snc_message m;    /* PUBLISH; topic.name also for REGISTER, (UN)SUBSCRIBE
 	                            and WILLTOPIC, payload for WILLMSG; views into buf */
 	bool from_source;
+	enum snc_claim resume;   /* RQ_QUEUED from the source: where an earlier send
+	                            stopped (its msg_id is r->msg_id) */
 	uint16_t topic_id;       /* resolved id (from REGACK, SUBACK or the map) */
 	int granted_qos;         /* SUBACK */
 	uint8_t *buf;

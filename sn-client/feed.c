@@ -47,10 +47,26 @@ static void feed_release(void *ctx, uint64_t seq)
 	note(f, snc_queue_release(f->q, seq));
 }
 
+static int feed_mark(void *ctx, uint64_t seq, uint16_t msg_id, enum snc_claim state)
+{
+	struct snc_feed *f = ctx;
+	int rc = snc_queue_mark(f->q, seq, msg_id, state);
+
+	note(f, rc);
+	return rc;
+}
+
+static bool feed_msg_id_marked(void *ctx, uint16_t msg_id)
+{
+	return snc_queue_msg_id_marked(((struct snc_feed *)ctx)->q, msg_id);
+}
+
 static const struct snc_source feed_ops = {
 	.next = feed_next,
 	.done = feed_done,
 	.release = feed_release,
+	.mark = feed_mark,
+	.msg_id_marked = feed_msg_id_marked,
 };
 
 const struct snc_source *snc_feed_source(void)

@@ -2,6 +2,8 @@
  * feed.h - the persistent queue as the client core's source: the core
  * drains the queue in order while it is connected, and a message leaves the
  * queue only when the gateway has acknowledged it (or refused it for good).
+ * The core's marks (msg id and QoS 2 progress of what is on the wire) go
+ * into the queue, so that a restart resumes a message where it stopped.
  *
  *     struct snc_feed feed;
  *     snc_feed_init(&feed, queue, wall_clock_ms, NULL);

@@ -42,8 +42,19 @@ struct snc_topic {
 #define SNC_PAYLOAD_MAX (65535u - 8u)
 
 /*
- * One message. The queue fills in seq and enqueued_ms; the others are the
- * publisher's. payload/len is a view.
+ * How far an earlier attempt to send a queued QoS 1/2 message got (6.6):
+ * what a reconnect or a restart needs to finish it without a duplicate.
+ */
+enum snc_claim {
+	SNC_CLAIM_NONE = 0,   /* never sent */
+	SNC_CLAIM_SENT = 1,   /* PUBLISH sent under msg_id; no PUBACK or PUBREC yet */
+	SNC_CLAIM_PUBREL = 2, /* QoS 2: PUBREC came and PUBREL went; no PUBCOMP yet */
+};
+
+/*
+ * One message. The queue fills in seq and enqueued_ms (and, for a message
+ * sent before, msg_id and claim); the others are the publisher's.
+ * payload/len is a view.
  */
 struct snc_message {
 	struct snc_topic topic;
@@ -55,6 +66,9 @@ struct snc_message {
 	uint32_t ttl_s;        /* seconds from enqueue to expiry; 0: never */
 	uint64_t enqueued_ms;  /* set by the queue: its clock at push */
 	uint64_t seq;          /* set by the queue: its order of arrival */
+	uint16_t msg_id;       /* set by the queue: the msg id it was sent under
+	                          before (claim != SNC_CLAIM_NONE) */
+	enum snc_claim claim;  /* set by the queue: how far that got */
 };
 
 /*

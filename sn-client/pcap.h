@@ -3,6 +3,9 @@
  * capture, for sn-dump: the file and record headers (either byte order,
  * micro- or nanosecond stamps) and, inside a frame, Ethernet (with VLAN
  * tags), Linux cooked (SLL, SLL2), BSD loopback, or raw IPv4/IPv6, then UDP.
+ * And the other way (pcap_write.c): a capture of datagrams a program saw,
+ * in raw IP frames that Wireshark and tshark read, without a privileged
+ * capture.
  *
  * Pure functions over buffers: the caller reads the file. Captured data is
  * untrusted: every length is checked before it is used.
@@ -60,5 +63,29 @@ SNC_MUST_CHECK int snc_pcap_udp(uint32_t linktype, const uint8_t *frame, size_t 
 
 /* "address:port" of the source (src true) or destination, IPv6 in brackets. */
 void snc_pcap_format(const struct snc_pcap_udp *u, bool src, char *out, size_t cap);
+
+/* ---------------------------------------------------------------- writing */
+
+/* The largest payload a written record carries: one IPv4 packet's worth. */
+#define SNC_PCAP_WRITE_MAX (65535u - 20u - 8u)
+
+/*
+ * The file header of a capture this writer makes: little-endian,
+ * microsecond stamps, link type 101 (raw IPv4 or IPv6, no link header).
+ */
+void snc_pcap_write_file_header(uint8_t out[SNC_PCAP_FILE_HDR]);
+
+/* The octets snc_pcap_write_udp() writes for u. */
+size_t snc_pcap_udp_record_size(const struct snc_pcap_udp *u);
+
+/*
+ * One record: u's payload in a UDP header inside an IPv4 (family 4) or
+ * IPv6 (family 6) header, with correct lengths and checksums, stamped
+ * ts_sec + ts_usec. Returns the octets written, SNC_ERR_FULL when cap is
+ * too small, SNC_ERR_TOO_BIG for a payload over SNC_PCAP_WRITE_MAX, or
+ * SNC_ERR_INVALID for another family.
+ */
+SNC_MUST_CHECK int snc_pcap_write_udp(uint8_t *out, size_t cap, uint32_t ts_sec,
+                                      uint32_t ts_usec, const struct snc_pcap_udp *u);
 
 #endif

@@ -81,6 +81,7 @@ void snc_queue_close(struct snc_queue *q)
 	for (unsigned p = 0; p < SNC_PRIO_LEVELS; p++)
 		free(q->lanes[p].v);
 	snc_segdir_close(&q->dir);
+	free(q->marks);
 	free(q->segs);
 	free(q->rbuf);
 	free(q->wbuf);
@@ -95,14 +96,20 @@ static bool fits(const struct snc_queue *q, uint64_t count, uint64_t bytes, uint
 	       (q->cfg.max_bytes == 0 || bytes + size <= q->cfg.max_bytes);
 }
 
-/* Drops every unclaimed message whose time has run out. */
+/* Whether e may be expired or dropped: not in flight, never sent. */
+static bool idle(const struct entry *e)
+{
+	return !e->claimed && e->mark == SNC_CLAIM_NONE;
+}
+
+/* Drops every idle message whose time has run out. */
 static int sweep_expired(struct snc_queue *q, uint64_t now)
 {
 	for (unsigned p = 0; p < SNC_PRIO_LEVELS; p++) {
 		struct lane *l = &q->lanes[p];
 
 		for (size_t i = 0; i < l->n;) {
-			if (!l->v[i].claimed && l->v[i].expire_at <= now) {
+			if (idle(&l->v[i]) && l->v[i].expire_at <= now) {
 				int rc = snc_qindex_retire(q, p, i, SNC_OUT_EXPIRED);
 
 				if (rc != SNC_OK)
@@ -137,7 +144,7 @@ static int make_room(struct snc_queue *q, unsigned prio, uint64_t size, uint64_t
 	bytes = q->st.bytes;
 	for (unsigned p = 0; p <= prio && !fits(q, count, bytes, size); p++) {
 		for (size_t i = 0; i < q->lanes[p].n && !fits(q, count, bytes, size); i++) {
-			if (!q->lanes[p].v[i].claimed) {
+			if (idle(&q->lanes[p].v[i])) {
 				count--;
 				bytes -= q->lanes[p].v[i].size;
 			}
@@ -147,7 +154,7 @@ static int make_room(struct snc_queue *q, unsigned prio, uint64_t size, uint64_t
 		goto refuse;
 	for (unsigned p = 0; p <= prio && !fits(q, q->st.count, q->st.bytes, size); p++) {
 		for (size_t i = 0; i < q->lanes[p].n && !fits(q, q->st.count, q->st.bytes, size);) {
-			if (q->lanes[p].v[i].claimed) {
+			if (!idle(&q->lanes[p].v[i])) {
 				i++;
 				continue;
 			}
@@ -193,10 +200,11 @@ int snc_queue_push(struct snc_queue *q, struct snc_message *m, uint64_t now)
 	n = snc_qstore_encode(q, REC_MESSAGE, 0, m->seq, stored, len);
 	if (n < 0)
 		return n;
+	memset(&e, 0, sizeof e);
 	e.seq = m->seq;
 	e.expire_at = snc_qindex_expiry(now, m->ttl_s);
 	e.size = (uint32_t)n;
-	e.claimed = false;
+	e.qos2 = m->qos == 2;
 	rc = snc_qstore_append(q, (size_t)n, q->cfg.sync == SNC_SYNC_ALWAYS, &e.seg, &e.off);
 	if (rc != SNC_OK)
 		return rc;
@@ -226,14 +234,60 @@ static int load(struct snc_queue *q, const struct entry *e, struct snc_message *
 		return SNC_ERR_CORRUPT;
 	}
 	out->seq = e->seq;
+	out->msg_id = e->msg_id;
+	out->claim = (enum snc_claim)e->mark;
 	return SNC_OK;
+}
+
+/*
+ * Loads lane p's entry i into *out and claims it when asked; a message
+ * damaged since it was written can never be sent, and keeping it would
+ * block everything behind it: it is dropped and SNC_ERR_EMPTY returned.
+ */
+static int take(struct snc_queue *q, unsigned p, size_t i, struct snc_message *out, bool claim)
+{
+	int rc = load(q, &q->lanes[p].v[i], out);
+
+	if (rc == SNC_ERR_CORRUPT) {
+		q->st.damaged++;
+		rc = snc_qindex_retire(q, p, i, SNC_OUT_DROPPED);
+		return rc == SNC_OK ? SNC_ERR_EMPTY : rc;
+	}
+	if (rc == SNC_OK && claim)
+		q->lanes[p].v[i].claimed = true;
+	return rc;
+}
+
+/* The oldest marked message not in flight: sent before, it goes first. */
+static bool oldest_marked(struct snc_queue *q, unsigned *lane, size_t *idx)
+{
+	uint64_t best = UINT64_MAX;
+	unsigned p;
+	size_t i;
+
+	for (size_t k = 0; k < q->nmarks; k++) {
+		if (q->marks[k].seq < best && snc_qindex_find(q, q->marks[k].seq, &p, &i) &&
+		    !q->lanes[p].v[i].claimed) {
+			best = q->marks[k].seq;
+			*lane = p;
+			*idx = i;
+		}
+	}
+	return best != UINT64_MAX;
 }
 
 static int next(struct snc_queue *q, uint64_t now, struct snc_message *out, bool claim)
 {
 	int rc = SNC_ERR_EMPTY;
+	unsigned mp;
+	size_t mi;
 
 	assert(q != NULL && out != NULL);
+	while (rc == SNC_ERR_EMPTY && oldest_marked(q, &mp, &mi)) {
+		rc = take(q, mp, mi, out, claim);
+		if (rc != SNC_ERR_EMPTY)
+			goto out;
+	}
 	for (unsigned p = SNC_PRIO_LEVELS; p-- > 0 && rc == SNC_ERR_EMPTY;) {
 		struct lane *l = &q->lanes[p];
 
@@ -244,26 +298,16 @@ static int next(struct snc_queue *q, uint64_t now, struct snc_message *out, bool
 				i++;
 				continue;
 			}
-			if (e->expire_at <= now) {
+			if (idle(e) && e->expire_at <= now) {
 				rc = snc_qindex_retire(q, p, i, SNC_OUT_EXPIRED);
 				if (rc != SNC_OK)
 					goto out;
 				rc = SNC_ERR_EMPTY;
 				continue;
 			}
-			rc = load(q, e, out);
-			if (rc == SNC_ERR_CORRUPT) {
-				/* Damaged since it was written: it can never be sent, and
-				 * keeping it would block everything behind it. */
-				q->st.damaged++;
-				rc = snc_qindex_retire(q, p, i, SNC_OUT_DROPPED);
-				if (rc != SNC_OK)
-					goto out;
-				rc = SNC_ERR_EMPTY;
+			rc = take(q, p, i, out, claim);
+			if (rc == SNC_ERR_EMPTY)
 				continue;
-			}
-			if (rc == SNC_OK && claim)
-				e->claimed = true;
 			goto out;
 		}
 	}
@@ -325,6 +369,91 @@ int snc_queue_ack(struct snc_queue *q, uint64_t seq)
 int snc_queue_discard(struct snc_queue *q, uint64_t seq)
 {
 	return remove_seq(q, seq, SNC_OUT_REFUSED);
+}
+
+/* ---------------------------------------------------------------- marks */
+
+int snc_queue_mark(struct snc_queue *q, uint64_t seq, uint16_t msg_id, enum snc_claim state)
+{
+	uint8_t id[2] = { (uint8_t)(msg_id >> 8), (uint8_t)msg_id };
+	struct entry *e;
+	unsigned p;
+	size_t i;
+	int n, rc;
+
+	assert(q != NULL);
+	if (msg_id == 0 || (state != SNC_CLAIM_SENT && state != SNC_CLAIM_PUBREL))
+		return SNC_ERR_INVALID;
+	if (!snc_qindex_find(q, seq, &p, &i))
+		return SNC_ERR_NOT_FOUND;
+	e = &q->lanes[p].v[i];
+	if (e->mark == (uint8_t)state && e->msg_id == msg_id)
+		return SNC_OK;
+	/* Room in the index first, so that a written mark is always applied. */
+	if (e->mark == SNC_CLAIM_NONE && q->nmarks == q->markcap) {
+		size_t ncap = q->markcap ? q->markcap * 2 : 16;
+		struct mark_ref *v = realloc(q->marks, ncap * sizeof *v);
+
+		if (v == NULL)
+			return snc_qstore_nomem(q);
+		q->marks = v;
+		q->markcap = ncap;
+	}
+	n = snc_qstore_encode(q, REC_MARK, (uint8_t)state, seq, id, sizeof id);
+	if (n < 0)
+		return n;
+	/* A QoS 2 message repeated after a crash is a duplicate: its mark is
+	 * always on disk before the packet it describes leaves. */
+	rc = snc_qstore_append(q, (size_t)n, q->cfg.sync == SNC_SYNC_ALWAYS || e->qos2, NULL, NULL);
+	if (rc != SNC_OK)
+		return rc;
+	q->st.marks++;
+	rc = snc_qindex_set_mark(q, p, i, (uint8_t)state, msg_id);
+	assert(rc == SNC_OK);
+	return rc;
+}
+
+bool snc_queue_msg_id_marked(const struct snc_queue *q, uint16_t msg_id)
+{
+	assert(q != NULL);
+	for (size_t k = 0; k < q->nmarks; k++)
+		if (q->marks[k].msg_id == msg_id)
+			return true;
+	return false;
+}
+
+int snc_queue_set_owner(struct snc_queue *q, const char *client_id)
+{
+	uint8_t rec[OWNER_RECORD_MAX];
+	char old[OWNER_MAX + 1];
+	size_t n;
+	int rc;
+
+	assert(q != NULL && client_id != NULL);
+	n = strlen(client_id);
+	if (n == 0 || n > OWNER_MAX)
+		return SNC_ERR_INVALID;
+	if (strcmp(q->owner, client_id) == 0)
+		return SNC_OK;
+	memcpy(old, q->owner, sizeof old);
+	memcpy(q->owner, client_id, n + 1);
+	n = snc_qstore_owner_record(q, rec);
+	if (snc_qstore_grow(&q->wbuf, &q->wcap, n) != SNC_OK) {
+		memcpy(q->owner, old, sizeof old);
+		return snc_qstore_nomem(q);
+	}
+	memcpy(q->wbuf, rec, n);
+	/* Synced with the marks that follow it: they are appended after it. */
+	rc = snc_qstore_append(q, n, q->cfg.sync == SNC_SYNC_ALWAYS, NULL, NULL);
+	if (rc != SNC_OK)
+		memcpy(q->owner, old, sizeof old);
+	return rc;
+}
+
+const char *snc_queue_owner(const struct snc_queue *q)
+{
+	assert(q != NULL);
+	return q->owner;
 }
 
 /* ---------------------------------------------------------------- the rest */

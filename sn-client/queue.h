@@ -12,9 +12,17 @@
  * Order: claim() and peek() hand out the highest priority first and, within
  * a priority, the oldest first. A claimed message is in flight: it stays on
  * disk until ack() (delivered) or discard() (refused for good), or goes
- * back in line with release() (the connection dropped). Claims live in
- * memory only: after a restart every message is unclaimed again, so
- * delivery is at least once.
+ * back in line with release() (the connection dropped). A claim itself
+ * lives in memory; what reaches the wire is recorded on disk by mark():
+ * the msg id a message was sent under and how far its exchange got (6.6).
+ * A marked message that is released, or found at open after a crash, is
+ * handed out before any other, with its msg id and state in the message
+ * (msg_id, claim), so that the client resends the PUBLISH with DUP and the
+ * same msg id, or the PUBREL: with a gateway that keeps QoS 2 state until
+ * PUBREL, nothing acknowledged is lost and nothing at QoS 2 is repeated.
+ * A marked message is never expired nor dropped to make room: it may be at
+ * the gateway already. The client id the marks were made under is kept too
+ * (set_owner), since a msg id means something only within one session.
  *
  * Time: every `now` is milliseconds on a clock that survives a reboot (the
  * wall clock, CLOCK_REALTIME), because enqueue times and time-to-live are
@@ -81,7 +89,11 @@ struct snc_queue_stats {
 	uint64_t damaged;          /* damaged (not just torn) records met */
 	uint64_t compactions;
 	uint64_t segments_deleted;
+	uint64_t marks;            /* mark records written */
+	uint64_t in_flight;        /* live messages marked (sent, not yet answered) */
+	uint64_t in_flight_qos2;   /* of which QoS 2 */
 	uint64_t count;            /* live messages now */
+	uint64_t count_qos2;       /* of which QoS 2 */
 	uint64_t bytes;            /* their records' octets */
 	uint64_t disk_bytes;       /* every segment's octets */
 };
@@ -135,6 +147,30 @@ SNC_MUST_CHECK int snc_queue_ack(struct snc_queue *q, uint64_t seq);
 
 /* Like ack, for a message the gateway refused for good (counted apart). */
 SNC_MUST_CHECK int snc_queue_discard(struct snc_queue *q, uint64_t seq);
+
+/*
+ * Record that message seq goes (or went) out under msg_id (1-65535) and how
+ * far its exchange got: SNC_CLAIM_SENT before its PUBLISH is sent,
+ * SNC_CLAIM_PUBREL before the PUBREL that answers its PUBREC (6.6). A mark
+ * is durable on return when the queue syncs pushes and, for a QoS 2
+ * message, always: that is what makes a restart safe. Marking again with
+ * the same values writes nothing. Returns SNC_OK, SNC_ERR_INVALID,
+ * SNC_ERR_NOT_FOUND (no such live message) or SNC_ERR_IO (nothing changed).
+ */
+SNC_MUST_CHECK int snc_queue_mark(struct snc_queue *q, uint64_t seq, uint16_t msg_id,
+                                  enum snc_claim state);
+
+/* Whether a live marked message holds msg_id (new messages must not take it). */
+bool snc_queue_msg_id_marked(const struct snc_queue *q, uint16_t msg_id);
+
+/*
+ * The client id the marks are made under (1-23 characters), recorded when
+ * it changes. SNC_OK, SNC_ERR_INVALID or SNC_ERR_IO.
+ */
+SNC_MUST_CHECK int snc_queue_set_owner(struct snc_queue *q, const char *client_id);
+
+/* The client id last set with set_owner (kept on disk), "" when none. */
+const char *snc_queue_owner(const struct snc_queue *q);
 
 /* fsync the segment being written (for SNC_SYNC_NONE). */
 SNC_MUST_CHECK int snc_queue_sync(struct snc_queue *q);

@@ -12,11 +12,17 @@
  *            message is gone
  *   MESSAGE  seq = the message's; payload = its stored form (message.h)
  *   ACK      seq = the message that left; flags = enum snc_queue_outcome
+ *   MARK     seq = a message's; flags = enum snc_claim; payload = the msg id
+ *            (2 octets, big-endian); the last one of a message counts
+ *   OWNER    seq = the next sequence number then; payload = the client id
+ *            the marks are made under; repeated at the start of every new
+ *            segment, so that deleting old segments never loses it
  *
  * The invariant that makes deleting files safe: the acknowledgement of a
  * message is never in an older segment than the message, and segments are
  * deleted oldest first, so a segment still on disk has every acknowledgement
- * of its messages after it.
+ * of its messages after it. A mark is never in an older segment than its
+ * message either, so the same holds for marks; compaction copies them.
  */
 #ifndef SNBRIDGE_SNC_QUEUE_IMPL_H
 #define SNBRIDGE_SNC_QUEUE_IMPL_H
@@ -32,6 +38,12 @@
 #define REC_SEGMENT 1u
 #define REC_MESSAGE 2u
 #define REC_ACK 3u
+#define REC_MARK 4u
+#define REC_OWNER 5u
+
+/* The largest OWNER record: a client id is at most 23 octets (5.3.1). */
+#define OWNER_MAX 23u
+#define OWNER_RECORD_MAX (MQTTSN_RECORD_OVERHEAD + OWNER_MAX)
 
 /* One live message in the index. */
 struct entry {
@@ -41,6 +53,15 @@ struct entry {
 	uint64_t off;       /* where its record starts */
 	uint32_t size;      /* the record's octets */
 	bool claimed;
+	bool qos2;          /* the message is QoS 2 */
+	uint8_t mark;       /* enum snc_claim of its last MARK record */
+	uint16_t msg_id;    /* and that record's msg id */
+};
+
+/* A marked live message: the few that are (or were) on the wire. */
+struct mark_ref {
+	uint64_t seq;
+	uint16_t msg_id;
 };
 
 /* The live messages of one priority, ascending seq. */
@@ -64,6 +85,9 @@ struct snc_queue {
 	struct segment *segs; /* ascending numbers; the last one is written */
 	size_t nsegs, segcap;
 	uint64_t next_seq;
+	struct mark_ref *marks; /* every marked live message, in no order */
+	size_t nmarks, markcap;
+	char owner[OWNER_MAX + 1];
 	bool dirty;           /* written but not fsynced */
 	struct snc_queue_stats st;
 	uint8_t *rbuf;        /* the record behind the last peek */
@@ -98,12 +122,18 @@ void snc_qstore_housekeep(struct snc_queue *q);
 /* Replay every segment into the index, cutting torn tails. */
 int snc_qstore_recover(struct snc_queue *q);
 
+/* Encode the OWNER record of q->owner into buf (OWNER_RECORD_MAX octets): its size. */
+size_t snc_qstore_owner_record(const struct snc_queue *q, uint8_t *buf);
+
 /* ---------------------------------------------------------------- queue_index.c */
 
 /* Find seq in any lane: true with *lane and *idx set. */
 bool snc_qindex_find(struct snc_queue *q, uint64_t seq, unsigned *lane, size_t *idx);
 /* Add an entry to lane prio in seq order, and to its segment's accounts. */
 int snc_qindex_add(struct snc_queue *q, unsigned prio, const struct entry *e);
+/* Set the mark of lane prio's entry i (in memory only). SNC_OK or SNC_ERR_NOMEM. */
+int snc_qindex_set_mark(struct snc_queue *q, unsigned prio, size_t i, uint8_t mark,
+                        uint16_t msg_id);
 /* Take lane prio's entry i out of the index and the accounts. */
 void snc_qindex_remove(struct snc_queue *q, unsigned prio, size_t i);
 /* Write the acknowledgement of lane prio's entry i, then remove it, counted as why. */

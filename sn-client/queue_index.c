@@ -64,8 +64,64 @@ int snc_qindex_add(struct snc_queue *q, unsigned prio, const struct entry *e)
 	s->live_bytes += e->size;
 	s->live_count++;
 	q->st.count++;
+	if (e->qos2)
+		q->st.count_qos2++;
 	q->st.bytes += e->size;
 	return SNC_OK;
+}
+
+/* The place of seq in q->marks, or q->nmarks. */
+static size_t mark_find(const struct snc_queue *q, uint64_t seq)
+{
+	size_t k;
+
+	for (k = 0; k < q->nmarks; k++)
+		if (q->marks[k].seq == seq)
+			break;
+	return k;
+}
+
+int snc_qindex_set_mark(struct snc_queue *q, unsigned prio, size_t i, uint8_t mark,
+                        uint16_t msg_id)
+{
+	struct entry *e = &q->lanes[prio].v[i];
+	size_t k = mark_find(q, e->seq);
+
+	if (k == q->nmarks) {
+		if (q->nmarks == q->markcap) {
+			size_t ncap = q->markcap ? q->markcap * 2 : 16;
+			struct mark_ref *v = realloc(q->marks, ncap * sizeof *v);
+
+			if (v == NULL)
+				return snc_qstore_nomem(q);
+			q->marks = v;
+			q->markcap = ncap;
+		}
+		q->nmarks++;
+		q->st.in_flight++;
+		if (e->qos2)
+			q->st.in_flight_qos2++;
+	}
+	q->marks[k].seq = e->seq;
+	q->marks[k].msg_id = msg_id;
+	e->mark = mark;
+	e->msg_id = msg_id;
+	return SNC_OK;
+}
+
+/* Forgets the mark of e, if it has one. */
+static void drop_mark(struct snc_queue *q, const struct entry *e)
+{
+	size_t k;
+
+	if (e->mark == SNC_CLAIM_NONE)
+		return;
+	k = mark_find(q, e->seq);
+	assert(k < q->nmarks);
+	q->marks[k] = q->marks[--q->nmarks];
+	q->st.in_flight--;
+	if (e->qos2)
+		q->st.in_flight_qos2--;
 }
 
 void snc_qindex_remove(struct snc_queue *q, unsigned prio, size_t i)
@@ -73,10 +129,14 @@ void snc_qindex_remove(struct snc_queue *q, unsigned prio, size_t i)
 	struct lane *l = &q->lanes[prio];
 	struct segment *s = snc_qstore_seg(q, l->v[i].seg);
 
+	drop_mark(q, &l->v[i]);
+
 	assert(s != NULL && s->live_count > 0);
 	s->live_bytes -= l->v[i].size;
 	s->live_count--;
 	q->st.count--;
+	if (l->v[i].qos2)
+		q->st.count_qos2--;
 	q->st.bytes -= l->v[i].size;
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof *l->v);
 	l->n--;

@@ -103,23 +103,45 @@ static void header_record(uint8_t buf[MQTTSN_RECORD_OVERHEAD], uint64_t next_seq
 	(void)n;
 }
 
+size_t snc_qstore_owner_record(const struct snc_queue *q, uint8_t *buf)
+{
+	size_t n = strlen(q->owner);
+	struct mqttsn_record r = { .type = REC_OWNER, .seq = q->next_seq,
+	                           .payload = { (const uint8_t *)q->owner, n } };
+	int rc = mqttsn_record_encode(buf, OWNER_RECORD_MAX, &r);
+
+	assert(rc > 0);
+	return (size_t)rc;
+}
+
 /*
- * A new, empty segment after the last one, durable before it is used. Its
- * header is built on the stack: q->wbuf may hold the record that is about
- * to go into the new segment.
+ * The records a segment starts with: its header and, when there is one,
+ * the owner. Built on the stack (buf): q->wbuf may hold the record that is
+ * about to go into the new segment.
  */
+static size_t first_records(const struct snc_queue *q, uint8_t *buf)
+{
+	size_t n = MQTTSN_RECORD_OVERHEAD;
+
+	header_record(buf, q->next_seq);
+	if (q->owner[0] != '\0')
+		n += snc_qstore_owner_record(q, buf + n);
+	return n;
+}
+
+/* A new, empty segment after the last one, durable before it is used. */
 static int seg_create(struct snc_queue *q)
 {
 	uint64_t num = q->nsegs ? active(q)->num + 1 : 1;
 	uint64_t size = 0;
-	uint8_t hdr[MQTTSN_RECORD_OVERHEAD];
+	uint8_t hdr[MQTTSN_RECORD_OVERHEAD + OWNER_RECORD_MAX];
+	size_t hlen = first_records(q, hdr);
 	int fd, rc;
 
-	header_record(hdr, q->next_seq);
 	rc = snc_segdir_open_seg(&q->dir, num, 1, &fd);
 	if (rc != SNC_OK)
 		return rc;
-	rc = snc_segdir_append(&q->dir, fd, num, &size, hdr, sizeof hdr);
+	rc = snc_segdir_append(&q->dir, fd, num, &size, hdr, hlen);
 	if (rc == SNC_OK)
 		rc = snc_segdir_fsync(&q->dir, fd, num);
 	if (rc == SNC_OK)
@@ -229,6 +251,24 @@ int snc_qstore_read(struct snc_queue *q, const struct entry *e, uint8_t **buf, s
 	return snc_segdir_read_at(&q->dir, s->fd, s->num, e->off, *buf, e->size);
 }
 
+/* Appends e's MARK record (when it has one) to the segment being compacted. */
+static int copy_mark(struct snc_queue *q, const struct entry *e, int fd, uint64_t num,
+                     uint64_t *size)
+{
+	uint8_t id[2] = { (uint8_t)(e->msg_id >> 8), (uint8_t)e->msg_id };
+	uint8_t rec[MQTTSN_RECORD_OVERHEAD + 2];
+	struct mqttsn_record r = { .type = REC_MARK, .flags = e->mark, .seq = e->seq,
+	                           .payload = { id, 2 } };
+	int n;
+
+	if (e->mark == SNC_CLAIM_NONE)
+		return SNC_OK;
+	n = mqttsn_record_encode(rec, sizeof rec, &r);
+	assert(n == (int)sizeof rec);
+	(void)n;
+	return snc_segdir_append(&q->dir, fd, num, size, rec, sizeof rec);
+}
+
 /*
  * Rewrites every live message into one new segment and deletes the old
  * ones. Until the rename the old files are the truth; after it the new one
@@ -238,7 +278,7 @@ int snc_qstore_read(struct snc_queue *q, const struct entry *e, uint8_t **buf, s
 static int compact(struct snc_queue *q)
 {
 	uint64_t num = active(q)->num + 1, size = 0, *offs;
-	uint8_t hdr[MQTTSN_RECORD_OVERHEAD];
+	uint8_t hdr[MQTTSN_RECORD_OVERHEAD + OWNER_RECORD_MAX];
 	size_t k = 0;
 	int fd, rc;
 
@@ -252,8 +292,7 @@ static int compact(struct snc_queue *q)
 		free(offs);
 		return rc;
 	}
-	header_record(hdr, q->next_seq);
-	rc = snc_segdir_append(&q->dir, fd, num, &size, hdr, sizeof hdr);
+	rc = snc_segdir_append(&q->dir, fd, num, &size, hdr, first_records(q, hdr));
 	for (unsigned p = 0; rc == SNC_OK && p < SNC_PRIO_LEVELS; p++) {
 		for (size_t i = 0; rc == SNC_OK && i < q->lanes[p].n; i++) {
 			offs[k++] = size;
@@ -261,6 +300,8 @@ static int compact(struct snc_queue *q)
 			rc = snc_qstore_read(q, &q->lanes[p].v[i], &q->wbuf, &q->wcap);
 			if (rc == SNC_OK)
 				rc = snc_segdir_append(&q->dir, fd, num, &size, q->wbuf, q->lanes[p].v[i].size);
+			if (rc == SNC_OK)
+				rc = copy_mark(q, &q->lanes[p].v[i], fd, num, &size);
 		}
 	}
 	if (rc == SNC_OK)
@@ -344,13 +385,34 @@ static int replay(struct snc_queue *q, uint64_t num, size_t off, const struct mq
 			q->st.damaged++;
 			return SNC_OK;
 		}
+		memset(&e, 0, sizeof e);
 		e.seq = r->seq;
 		e.expire_at = snc_qindex_expiry(m.enqueued_ms, m.ttl_s);
 		e.seg = num;
 		e.off = off;
 		e.size = (uint32_t)mqttsn_record_size(r->payload.len);
-		e.claimed = false;
+		e.qos2 = m.qos == 2;
 		return snc_qindex_add(q, m.priority, &e);
+	case REC_MARK:
+		if (r->payload.len != 2 || r->flags < SNC_CLAIM_SENT || r->flags > SNC_CLAIM_PUBREL) {
+			q->st.damaged++;
+			return SNC_OK;
+		}
+		/* The mark of a message already gone (acknowledged) means nothing. */
+		if (!snc_qindex_find(q, r->seq, &lane, &idx))
+			return SNC_OK;
+		return snc_qindex_set_mark(q, lane, idx, r->flags,
+		                           (uint16_t)(r->payload.ptr[0] << 8 | r->payload.ptr[1]));
+	case REC_OWNER:
+		note_seq(q, r->seq);
+		if (r->payload.len == 0 || r->payload.len > OWNER_MAX ||
+		    memchr(r->payload.ptr, '\0', r->payload.len) != NULL) {
+			q->st.damaged++;
+			return SNC_OK;
+		}
+		memcpy(q->owner, r->payload.ptr, r->payload.len);
+		q->owner[r->payload.len] = '\0';
+		return SNC_OK;
 	default:
 		q->st.damaged++;
 		return SNC_OK;

@@ -84,7 +84,9 @@ static bool msg_id_busy(const struct snc *c, uint16_t id)
 	for (size_t i = 0; i < c->nreqs; i++)
 		if (c->reqs[i]->msg_id == id && c->reqs[i]->state != RQ_DONE)
 			return true;
-	return false;
+	/* An id the source will resume with: taking it would make the
+	 * gateway see our new message as a repeat of the old one. */
+	return c->has_src && c->src.msg_id_marked != NULL && c->src.msg_id_marked(c->src_ctx, id);
 }
 
 /* 5.3.6: any 16-bit value but 0, not one in use. */
@@ -98,7 +100,7 @@ static uint16_t new_msg_id(struct snc *c)
 		if (id != 0 && !msg_id_busy(c, id))
 			return id;
 	}
-	/* Unreachable: there are never 65535 requests. */
+	/* Unreachable short of 65535 ids in use at once. */
 	return 1;
 }
 
@@ -242,6 +244,27 @@ void snc_req_send_now(struct snc *c, struct req *r, uint64_t now)
 	r->sent_at = now;
 }
 
+/*
+ * The source's mark for r entering state, before its packet leaves; false
+ * when the source could not record it (see struct snc_source): a PUBLISH
+ * then goes back to the source, a PUBREL waits for the next PUBREC.
+ */
+static bool mark(struct snc *c, struct req *r, enum req_state state, uint64_t now)
+{
+	enum snc_claim claim = state == RQ_PUBREL ? SNC_CLAIM_PUBREL : SNC_CLAIM_SENT;
+
+	if (r->kind != REQ_PUBLISH || !r->from_source || r->m.qos <= 0 || !c->has_src ||
+	    c->src.mark == NULL)
+		return true;
+	if (c->src.mark(c->src_ctx, r->m.seq, r->msg_id, claim) == SNC_OK)
+		return true;
+	c->st.mark_failed++;
+	c->src_not_before = now + snc_core_backoff(c, c->rtt.rto_ms, 1);
+	if (state == RQ_SENT)
+		snc_req_finish(r, SNC_ERR_IO);
+	return false;
+}
+
 /* First transmission of a step (PUBLISH, or PUBREL after PUBREC): a fresh timer. */
 void snc_req_send_first(struct snc *c, struct req *r, enum req_state state, uint64_t now)
 {
@@ -250,9 +273,14 @@ void snc_req_send_first(struct snc *c, struct req *r, enum req_state state, uint
 
 	if (needs_id && r->msg_id == 0)
 		r->msg_id = new_msg_id(c);
+	if (!mark(c, r, state, now))
+		return;
 	r->state = state;
 	r->retries = 0;
-	r->retransmitted = false;
+	/* A resumed message may have been received before: DUP (5.3.4), and no
+	 * round-trip sample, since the answer may be to the earlier copy. */
+	r->retransmitted = r->resume != SNC_CLAIM_NONE;
+	r->resume = SNC_CLAIM_NONE;
 	r->interval_ms = c->rtt.rto_ms;
 	r->deadline = now + r->interval_ms;
 	snc_req_send_now(c, r, now);
@@ -269,12 +297,15 @@ void snc_req_sample(struct snc *c, const struct req *r, uint64_t now)
 
 /*
  * The gateway answered "congestion" (5.3.10): send again after a back-off,
- * as a new message, or give up after retry_count of them.
+ * as a new message, or give up after retry_count of them. A source message
+ * never gives up: the queue keeps it for as long as the gateway (or its
+ * broker) needs, the back-off capped at retry_max_ms.
  */
 bool snc_req_defer(struct snc *c, struct req *r, int rc, uint64_t now)
 {
+	c->st.congestion++;
 	/* Counted apart from retransmissions, which each new send starts afresh. */
-	if (++r->congested > c->cfg.retry_count) {
+	if (++r->congested > c->cfg.retry_count && !r->from_source) {
 		snc_req_finish(r, rc);
 		return false;
 	}
@@ -362,6 +393,9 @@ int snc_publish_start(struct snc *c, const struct snc_message *m, uint32_t *toke
 	rc = snc_req_make_publish(c, m, token, &r);
 	if (rc != SNC_OK)
 		return rc;
+	/* Marks are the source's business. */
+	r->m.msg_id = 0;
+	r->m.claim = SNC_CLAIM_NONE;
 	rc = snc_req_size_check(c, r);
 	if (rc != SNC_OK) {
 		snc_req_unmake(c, r);

@@ -83,6 +83,17 @@ static bool pump_publishes(struct snc *c, uint64_t now)
 		/* Head of line: nothing overtakes a publish that cannot go yet. */
 		if (r->not_before > now)
 			break;
+		if (r->resume == SNC_CLAIM_PUBREL) {
+			/* Past PUBREC before: only the PUBREL is left, no topic needed. */
+			if (inflight >= c->cfg.inflight_window)
+				break;
+			c->st.resumed++;
+			snc_req_send_first(c, r, RQ_PUBREL, now);
+			if (r->state != RQ_DONE)
+				inflight++;
+			progress = true;
+			continue;
+		}
 		if (r->m.topic.kind == SNC_TOPIC_NAME) {
 			r->topic_id = snc_tmap_id(c, r->m.topic.name, r->m.topic.len);
 			if (r->topic_id == 0) {
@@ -92,6 +103,8 @@ static bool pump_publishes(struct snc *c, uint64_t now)
 		}
 		if (r->m.qos > 0 && inflight >= c->cfg.inflight_window)
 			break;
+		if (r->resume != SNC_CLAIM_NONE)
+			c->st.resumed++;
 		snc_req_send_first(c, r, RQ_SENT, now);
 		if (r->state != RQ_DONE && r->m.qos <= 0)
 			snc_req_finish(r, SNC_OK); /* no answer comes for QoS 0 and -1 */
@@ -131,6 +144,12 @@ static bool pull_source(struct snc *c, uint64_t now)
 	}
 	r->token = 0;
 	r->from_source = true;
+	/* Sent before (and the connection, or the station, went down): the
+	 * same msg id, so that the gateway recognises it (6.6). */
+	if (m.qos > 0 && m.claim != SNC_CLAIM_NONE && m.msg_id != 0) {
+		r->msg_id = m.msg_id;
+		r->resume = m.qos == 2 && m.claim == SNC_CLAIM_PUBREL ? SNC_CLAIM_PUBREL : SNC_CLAIM_SENT;
+	}
 	if (snc_req_size_check(c, r) != SNC_OK) {
 		snc_req_unmake(c, r);
 		c->src.done(c->src_ctx, m.seq, MQTTSN_RC_NOT_SUPPORTED);

@@ -200,7 +200,8 @@ static void on_event(void *arg, const struct snc_event *ev)
 {
 	struct run *r = arg;
 
-	if (ev->type != SNC_EV_MESSAGE)
+	/* Past the count, what still comes in (while disconnecting) is not printed. */
+	if (ev->type != SNC_EV_MESSAGE || (r->o->count > 0 && r->received >= r->o->count))
 		return;
 	print_message(r, ev);
 	if (r->o->count > 0 && ++r->received >= r->o->count)

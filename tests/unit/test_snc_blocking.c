@@ -313,6 +313,37 @@ static void test_state_errors(void **state)
 	teardown_x(x);
 }
 
+static void test_wait_fd(void **state)
+{
+	struct fixture *x = setup_default();
+	struct snc_topic t = { SNC_TOPIC_NAME, "a/b", 3, 0 };
+	int in[2];
+
+	(void)state;
+	assert_int_equal(pipe(in), 0);
+	assert_int_equal(snc_connect(x->b, 2000), SNC_OK);
+	/* Nothing to read: the loop runs until the time is up. */
+	assert_int_equal(snc_wait_fd(x->b, in[0], 20), SNC_ERR_TIMEOUT);
+	assert_int_equal(write(in[1], "line\n", 5), 5);
+	assert_int_equal(snc_wait_fd(x->b, in[0], 2000), SNC_OK);
+	/* Messages from the gateway are delivered while the program waits for
+	 * its input; a callback's stop ends the wait. */
+	x->f.push_message = true;
+	assert_int_equal(snc_subscribe(x->b, &t, 1, NULL, 2000), SNC_OK);
+	{
+		char buf[8];
+
+		assert_int_equal(read(in[0], buf, sizeof buf), 5);
+	}
+	assert_int_equal(snc_wait_fd(x->b, in[0], 2000), SNC_ERR_INTERRUPTED);
+	assert_int_equal(x->messages, 1);
+	/* The end of the input counts as ready: read() then says 0. */
+	close(in[1]);
+	assert_int_equal(snc_wait_fd(x->b, in[0], 2000), SNC_OK);
+	close(in[0]);
+	teardown_x(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -323,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_subscribe_and_wait),
 		cmocka_unit_test(test_transport_error),
 		cmocka_unit_test(test_state_errors),
+		cmocka_unit_test(test_wait_fd),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

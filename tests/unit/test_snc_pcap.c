@@ -1,7 +1,8 @@
 /*
  * test_snc_pcap.c - finding UDP datagrams in pcap captures (sn-client/pcap.h):
  * file headers in both byte orders, every link type sn-dump reads, and
- * every cut of every frame handled without reading past it.
+ * every cut of every frame handled without reading past it; and writing
+ * them (pcap_write.c): known-answer frames with their checksums, read back.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -178,6 +179,107 @@ static void test_file_headers(void **state)
 	assert_int_equal(snc_pcap_record_header(&f, huge_le, sizeof huge_le, &r), SNC_ERR_CORRUPT);
 }
 
+/* ---------------------------------------------------------------- writing */
+
+/* The PINGRESP above as the writer frames it: IP id 0, TTL 64, checksums
+ * computed (by hand, RFC 1071 and 768; RFC 8200 8.1 for IPv6). */
+static const uint8_t written_v4[] = {
+	0x45, 0x00, 0x00, 0x1e, 0x00, 0x00, 0x40, 0x00, 0x40, 0x11, 0x26, 0xcd,
+	10, 0, 0, 1, 10, 0, 0, 2,
+	0x07, 0x5c, 0x9c, 0x40, 0x00, 0x0a, 0x46, 0x24,
+	0x02, 0x17,
+};
+static const uint8_t written_v6[] = {
+	0x60, 0x00, 0x00, 0x00, 0x00, 0x0a, 17, 64,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2,
+	0x07, 0x5c, 0x9c, 0x40, 0x00, 0x0a, 0x5a, 0x24,
+	0x02, 0x17,
+};
+
+static void write_and_read(int family, const uint8_t *expect, size_t expect_len)
+{
+	struct snc_pcap_udp u, back;
+	struct snc_pcap_file f;
+	struct snc_pcap_record r;
+	uint8_t hdr[SNC_PCAP_FILE_HDR], rec[128];
+	int n;
+
+	memset(&u, 0, sizeof u);
+	u.family = family;
+	if (family == 4) {
+		memcpy(u.src, "\x0a\x00\x00\x01", 4);
+		memcpy(u.dst, "\x0a\x00\x00\x02", 4);
+	} else {
+		u.src[15] = 1;
+		u.dst[15] = 2;
+	}
+	u.sport = 1884;
+	u.dport = 40000;
+	u.payload = (const uint8_t *)"\x02\x17";
+	u.len = 2;
+	snc_pcap_write_file_header(hdr);
+	n = snc_pcap_write_udp(rec, sizeof rec, 1700000000u, 123456u, &u);
+	assert_int_equal(n, (int)(SNC_PCAP_REC_HDR + expect_len));
+	assert_int_equal(snc_pcap_udp_record_size(&u), (size_t)n);
+	assert_memory_equal(rec + SNC_PCAP_REC_HDR, expect, expect_len);
+
+	/* And the reader finds it again. */
+	assert_int_equal(snc_pcap_file_header(hdr, sizeof hdr, &f), SNC_OK);
+	assert_false(f.nanos);
+	assert_int_equal(f.linktype, 101);
+	assert_int_equal(snc_pcap_record_header(&f, rec, SNC_PCAP_REC_HDR, &r), SNC_OK);
+	assert_int_equal(r.ts_sec, 1700000000u);
+	assert_int_equal(r.ts_frac, 123456u);
+	assert_int_equal(r.incl_len, expect_len);
+	assert_int_equal(r.orig_len, expect_len);
+	assert_int_equal(snc_pcap_udp(f.linktype, rec + SNC_PCAP_REC_HDR, r.incl_len, &back), SNC_OK);
+	expect_pingresp(&back, family);
+
+	/* Too little room, and what cannot be written. */
+	assert_int_equal(snc_pcap_write_udp(rec, (size_t)n - 1, 0, 0, &u), SNC_ERR_FULL);
+	u.family = 5;
+	assert_int_equal(snc_pcap_write_udp(rec, sizeof rec, 0, 0, &u), SNC_ERR_INVALID);
+	u.family = family;
+	u.len = SNC_PCAP_WRITE_MAX + 1;
+	assert_int_equal(snc_pcap_write_udp(rec, sizeof rec, 0, 0, &u), SNC_ERR_TOO_BIG);
+}
+
+static void test_write_ipv4(void **state)
+{
+	(void)state;
+	write_and_read(4, written_v4, sizeof written_v4);
+}
+
+static void test_write_ipv6(void **state)
+{
+	(void)state;
+	write_and_read(6, written_v6, sizeof written_v6);
+}
+
+/* A checksum that comes out 0 is sent as 0xFFFF (RFC 768). */
+static void test_write_zero_checksum(void **state)
+{
+	struct snc_pcap_udp u;
+	uint8_t rec[128];
+	uint32_t sum;
+	int n;
+
+	(void)state;
+	memset(&u, 0, sizeof u);
+	u.family = 4;
+	u.sport = 1;
+	u.dport = 2;
+	/* Choose the payload so that the one's complement sum is 0xFFFF: the
+	 * pseudo-header and header add up to 17 + 10 + 10 + 1 + 2 = 40 (0x0028). */
+	u.payload = (const uint8_t *)"\xff\xd7";
+	u.len = 2;
+	n = snc_pcap_write_udp(rec, sizeof rec, 0, 0, &u);
+	assert_true(n > 0);
+	sum = (uint32_t)rec[SNC_PCAP_REC_HDR + 26] << 8 | rec[SNC_PCAP_REC_HDR + 27];
+	assert_int_equal(sum, 0xFFFF);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +287,9 @@ int main(void)
 		cmocka_unit_test(test_other_links),
 		cmocka_unit_test(test_not_udp),
 		cmocka_unit_test(test_file_headers),
+		cmocka_unit_test(test_write_ipv4),
+		cmocka_unit_test(test_write_ipv6),
+		cmocka_unit_test(test_write_zero_checksum),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
