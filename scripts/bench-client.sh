@@ -16,8 +16,8 @@
 # broker is not delayed: they sit together at the ground station), and
 # mosquitto, sn-bridge and sn-pub all inside it; the namespace is deleted at
 # the end. Where namespaces or netem are not available (no root, no
-# sch_netem), sn-dump's relay holds each datagram 300 ms each way on plain
-# loopback instead, and the table says which one was used.
+# sch_netem), the link simulator (sn-sim proxy) holds each datagram 300 ms
+# each way on plain loopback instead, and the table says which one was used.
 #
 # Every run is bounded (timeout); the whole script takes well under two
 # minutes. Nothing here is a pass/fail test.
@@ -28,8 +28,8 @@ cd "$root" || exit 1
 case "$BUILD" in /*) bin=$BUILD/bin ;; *) bin=$root/$BUILD/bin ;; esac
 PUB=$bin/sn-pub
 BRIDGE=$bin/sn-bridge
-DUMP=$bin/sn-dump
-for b in "$PUB" "$BRIDGE" "$DUMP"; do
+SIM=$bin/sn-sim
+for b in "$PUB" "$BRIDGE" "$SIM"; do
 	[ -x "$b" ] || { echo "bench-client: $b is missing (make BUILD=$BUILD build)" >&2; exit 1; }
 done
 command -v mosquitto >/dev/null 2>&1 || PATH=$PATH:/usr/sbin:/sbin
@@ -188,13 +188,12 @@ if [ "$(id -u)" -eq 0 ] && command -v ip >/dev/null 2>&1 && command -v tc >/dev/
 	else
 		why=$(grep -v '^$' "$T/ns.err" | head -n 1)
 		echo "# 600 ms: network namespace with netem not available here (${why:-unknown}):"
-		echo "#   sn-dump --delay 300 relays instead (a UDP relay on loopback holding each"
-		echo "#   datagram 300 ms each way); the link simulator will model this properly"
+		echo "#   the link simulator (sn-sim proxy, 300 ms each way, no loss) stands in"
 		ip netns del "$NS" 2>/dev/null
 		NS=
 	fi
 else
-	echo "# 600 ms: not root, or no ip/tc: no namespace with netem; sn-dump --delay 300 relays instead"
+	echo "# 600 ms: not root, or no ip/tc: no namespace with netem; sn-sim proxy (300 ms each way) stands in"
 fi
 
 if [ "$how" = netns ]; then
@@ -204,9 +203,10 @@ if [ "$how" = netns ]; then
 	PORT=1884
 else
 	prefix=
-	link="600 ms RTT (sn-dump relay)"
+	link="600 ms RTT (sn-sim proxy)"
 	PORT=$((GPORT + 1))
-	"$DUMP" -h 127.0.0.1 -p "$PORT" -F "127.0.0.1:$GPORT" --delay 300 -q 2>"$T/relay.err" &
+	"$SIM" proxy --listen "127.0.0.1:$PORT" --to "127.0.0.1:$GPORT" --set latency=300ms -q >/dev/null \
+		2>"$T/relay.err" &
 	PIDS+=($!)
 fi
 prefix_for_up=$prefix
