@@ -73,6 +73,10 @@ static void on_event(void *ctx, const struct snc_event *ev)
 	case SNC_EV_CONNECTED:
 		b->connected = true;
 		b->connect_rc = ev->rc;
+		/* A connection the program made again on the core itself (see
+		 * snc_blocking_poll()): the earlier loss is over. */
+		if (ev->rc == 0)
+			b->lost = false;
 		break;
 	case SNC_EV_DISCONNECTED:
 		b->disconnected = true;
@@ -201,6 +205,47 @@ static int drain(struct snc_blocking *b)
 }
 
 /*
+ * Waits in poll() until a datagram comes, extra_fd (when >= 0) is ready,
+ * or the time `until` (ms, on the monotonic clock) arrives, and feeds what
+ * came into the core; *extra_ready tells about extra_fd. SNC_OK or
+ * SNC_ERR_IO.
+ */
+static int poll_once(struct snc_blocking *b, int extra_fd, uint64_t now, uint64_t until,
+                     bool *extra_ready)
+{
+	struct pollfd p[2];
+	nfds_t np = 1;
+	int wait, rc;
+
+	*extra_ready = false;
+	/* A deadline already past is due now, not in 584 million years. */
+	if (until <= now)
+		wait = 0;
+	else
+		wait = until - now > (uint64_t)INT_MAX ? INT_MAX : (int)(until - now);
+	p[0].fd = b->t->ops->fd(b->t);
+	p[0].events = POLLIN;
+	p[0].revents = 0;
+	if (extra_fd >= 0) {
+		p[1].fd = extra_fd;
+		p[1].events = POLLIN;
+		p[1].revents = 0;
+		np = 2;
+	}
+	rc = poll(p, np, wait);
+	if (rc < 0 && errno != EINTR) {
+		snprintf(b->err, sizeof b->err, "poll: %s", strerror(errno));
+		return SNC_ERR_IO;
+	}
+	/* Readable, at its end, or broken: the caller's read() will tell. */
+	if (rc > 0 && np == 2 && p[1].revents != 0)
+		*extra_ready = true;
+	if (rc > 0 && p[0].revents != 0 && drain(b) != SNC_OK)
+		return SNC_ERR_IO;
+	return SNC_OK;
+}
+
+/*
  * Runs the core until done(b, arg) holds (SNC_OK) or timeout_ms passes
  * (SNC_ERR_TIMEOUT); SNC_ERR_IO when poll or the transport fails,
  * SNC_ERR_INTERRUPTED when the interrupt flag is up.
@@ -213,9 +258,8 @@ static int run(struct snc_blocking *b, int timeout_ms,
 	for (;;) {
 		uint64_t now = snc_clock_mono_ms();
 		uint64_t next = snc_tick(b->c, now);
-		struct pollfd p[2];
-		nfds_t np = 1;
-		int wait, rc;
+		bool ready;
+		int rc;
 
 		if (done(b, arg))
 			return SNC_OK;
@@ -223,29 +267,33 @@ static int run(struct snc_blocking *b, int timeout_ms,
 			return SNC_ERR_INTERRUPTED;
 		if (now >= end)
 			return SNC_ERR_TIMEOUT;
-		if (end < next)
-			next = end;
-		wait = next - now > (uint64_t)INT_MAX ? INT_MAX : (int)(next - now);
-		p[0].fd = b->t->ops->fd(b->t);
-		p[0].events = POLLIN;
-		p[0].revents = 0;
-		if (b->extra_fd >= 0) {
-			p[1].fd = b->extra_fd;
-			p[1].events = POLLIN;
-			p[1].revents = 0;
-			np = 2;
-		}
-		rc = poll(p, np, wait);
-		if (rc < 0 && errno != EINTR) {
-			snprintf(b->err, sizeof b->err, "poll: %s", strerror(errno));
-			return SNC_ERR_IO;
-		}
-		/* Readable, at its end, or broken: the caller's read() will tell. */
-		if (rc > 0 && np == 2 && p[1].revents != 0)
+		rc = poll_once(b, b->extra_fd, now, end < next ? end : next, &ready);
+		if (rc != SNC_OK)
+			return rc;
+		if (ready)
 			b->extra_ready = true;
-		if (rc > 0 && p[0].revents != 0 && drain(b) != SNC_OK)
-			return SNC_ERR_IO;
 	}
+}
+
+int snc_blocking_poll(struct snc_blocking *b, int fd, int timeout_ms, bool *fd_ready)
+{
+	uint64_t now, next;
+	bool ready = false;
+	int rc;
+
+	assert(b != NULL);
+	now = snc_clock_mono_ms();
+	next = snc_tick(b->c, now);
+	if (b->interrupt != NULL && *b->interrupt) {
+		rc = SNC_ERR_INTERRUPTED;
+	} else {
+		if (timeout_ms >= 0 && now + (uint64_t)timeout_ms < next)
+			next = now + (uint64_t)timeout_ms;
+		rc = poll_once(b, fd, now, next, &ready);
+	}
+	if (fd_ready != NULL)
+		*fd_ready = ready;
+	return rc;
 }
 
 static const struct done *find_done(const struct snc_blocking *b, uint32_t token)
@@ -358,6 +406,9 @@ int snc_disconnect(struct snc_blocking *b, int timeout_ms)
 
 	assert(b != NULL);
 	b->disconnected = false;
+	/* A loss from an earlier connection (one snc_blocking_poll() ran) says
+	 * nothing about this exchange. */
+	b->lost = false;
 	rc = snc_disconnect_start(b->c, snc_clock_mono_ms());
 	if (rc != SNC_OK)
 		return rc;

@@ -83,6 +83,22 @@ SNC_MUST_CHECK int snc_wait(struct snc_blocking *b, int timeout_ms);
  */
 SNC_MUST_CHECK int snc_wait_fd(struct snc_blocking *b, int fd, int timeout_ms);
 
+/*
+ * One turn of the loop, for a program that runs a loop of its own around
+ * the core (sn-pub -l --queue reads its input into the queue while the
+ * core drains it, and connects again when the gateway is lost): run the
+ * core's timers, wait in one poll() until a datagram comes, fd (when >= 0)
+ * is readable, at its end or broken, the core's next deadline, or
+ * timeout_ms (< 0: only the core's deadline; 0: do not wait), and feed in
+ * what came. *fd_ready (when not NULL) tells whether fd is ready. Events
+ * reach the snc_blocking_on_event() callback; the program watches the
+ * connection there or through snc_state(), and (re)connects with
+ * snc_connect_start() on the core. Returns SNC_OK, SNC_ERR_INTERRUPTED
+ * (the interrupt flag is up) or SNC_ERR_IO (poll or the transport).
+ */
+SNC_MUST_CHECK int snc_blocking_poll(struct snc_blocking *b, int fd, int timeout_ms,
+                                     bool *fd_ready);
+
 /* Make the current (or next) snc_wait() return SNC_OK. */
 void snc_blocking_stop(struct snc_blocking *b);
 

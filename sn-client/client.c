@@ -256,6 +256,10 @@ void snc_core_settle(struct snc *c, uint64_t now)
 		c->settle_again = true;
 		return;
 	}
+	/* The callers' clocks only go forward; snc_next_deadline() counts
+	 * from here. */
+	if (now > c->now)
+		c->now = now;
 	c->settling = true;
 	do {
 		struct req *r;

@@ -226,6 +226,16 @@ void snc_input(struct snc *c, const uint8_t *buf, size_t len, uint64_t now);
  */
 uint64_t snc_tick(struct snc *c, uint64_t now);
 
+/*
+ * The absolute time of the next deadline, as snc_tick() would return it,
+ * without running anything: for a loop that handled other input after its
+ * tick (every call into the core may move the deadline, earlier too: ask
+ * after each). UINT64_MAX for none. A time already past means a timer is
+ * due: call snc_tick(). Work the core cannot see coming (a message put in
+ * the source's queue) is not a deadline: tick after it.
+ */
+uint64_t snc_next_deadline(const struct snc *c);
+
 /* ---------------------------------------------------------------- connection */
 
 /*

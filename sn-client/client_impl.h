@@ -136,6 +136,8 @@ struct snc {
 	uint16_t qos2_ids[SNC_QOS2_MEMORY];
 	size_t nqos2;
 
+	uint64_t now;             /* the time of the last call in (settle): what was
+	                             due by then has been done */
 	bool settling;            /* settle() is running: a nested call only asks again */
 	bool settle_again;
 	uint8_t *tx;              /* cfg.max_msg octets */

@@ -402,9 +402,11 @@ int snc_queue_mark(struct snc_queue *q, uint64_t seq, uint16_t msg_id, enum snc_
 	n = snc_qstore_encode(q, REC_MARK, (uint8_t)state, seq, id, sizeof id);
 	if (n < 0)
 		return n;
-	/* A QoS 2 message repeated after a crash is a duplicate: its mark is
-	 * always on disk before the packet it describes leaves. */
-	rc = snc_qstore_append(q, (size_t)n, q->cfg.sync == SNC_SYNC_ALWAYS || e->qos2, NULL, NULL);
+	/* A QoS 2 message repeated after a crash is a duplicate, so under the
+	 * default policy its mark is on disk before the packet it describes
+	 * leaves. SNC_SYNC_NONE is the caller's explicit choice of speed over
+	 * a power cut (queue.h), QoS 2 marks included. */
+	rc = snc_qstore_append(q, (size_t)n, q->cfg.sync == SNC_SYNC_ALWAYS, NULL, NULL);
 	if (rc != SNC_OK)
 		return rc;
 	q->st.marks++;

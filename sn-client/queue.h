@@ -38,10 +38,29 @@
 #include "sn-client/error.h"
 #include "sn-client/message.h"
 
-/* When a push reaches the disk. */
+/*
+ * When what the queue writes reaches the disk.
+ *
+ * SNC_SYNC_ALWAYS (the default) fsyncs every push and every mark before
+ * the call returns: nothing push() accepted is lost, and no QoS 2 message
+ * is forwarded twice (its mark is on disk before its packet leaves), by a
+ * crash of the process or a cut of the power. Acknowledgements are fsynced
+ * only with sync_acks.
+ *
+ * SNC_SYNC_NONE fsyncs no record, QoS 2 marks included, until
+ * snc_queue_sync() or close: every write is left to the OS (only starting
+ * a segment and compacting still sync, so that what was on disk already
+ * stays whole; both are rare). A crash of the process still loses nothing
+ * (the kernel holds what write() took); a crash of the OS or a power cut
+ * may lose the last pushes, and may lose a QoS 2 message's mark, after
+ * which that message goes out again under a new msg id and the gateway
+ * forwards it twice. The caller who picks it accepts that risk for the
+ * time fsync costs: a simulator, a station whose storage survives a power
+ * cut, or one that calls snc_queue_sync() on a schedule of its own.
+ */
 enum snc_queue_sync {
-	SNC_SYNC_ALWAYS = 0, /* fsync before push() returns (default) */
-	SNC_SYNC_NONE = 1,   /* leave it to the OS, or to snc_queue_sync() */
+	SNC_SYNC_ALWAYS = 0, /* fsync every push and mark before returning (default) */
+	SNC_SYNC_NONE = 1,   /* fsync no record: leave it to the OS, or to snc_queue_sync() */
 };
 
 /* What push() does when the queue is full. */
@@ -62,8 +81,9 @@ enum snc_queue_outcome {
 
 struct snc_queue_config {
 	enum snc_queue_sync sync;
-	bool sync_acks;            /* fsync acknowledgements too; without it a crash
-	                              can repeat a delivered message, never lose one */
+	bool sync_acks;            /* fsync acknowledgements too (SNC_SYNC_ALWAYS only);
+	                              without it a crash can repeat a delivered
+	                              message, never lose one */
 	enum snc_queue_full when_full;
 	uint64_t max_bytes;        /* live records' octets on disk; 0: no limit */
 	uint32_t max_count;        /* live messages; 0: no limit */
@@ -152,8 +172,9 @@ SNC_MUST_CHECK int snc_queue_discard(struct snc_queue *q, uint64_t seq);
  * Record that message seq goes (or went) out under msg_id (1-65535) and how
  * far its exchange got: SNC_CLAIM_SENT before its PUBLISH is sent,
  * SNC_CLAIM_PUBREL before the PUBREL that answers its PUBREC (6.6). A mark
- * is durable on return when the queue syncs pushes and, for a QoS 2
- * message, always: that is what makes a restart safe. Marking again with
+ * is durable on return under SNC_SYNC_ALWAYS, which is what makes a restart
+ * after a power cut safe; under SNC_SYNC_NONE it is not, QoS 2 or not (see
+ * enum snc_queue_sync for what that risks). Marking again with
  * the same values writes nothing. Returns SNC_OK, SNC_ERR_INVALID,
  * SNC_ERR_NOT_FOUND (no such live message) or SNC_ERR_IO (nothing changed).
  */

@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec/mqttsn.h"
 #include "sn-client/blocking.h"
 #include "sn-client/cli.h"
 #include "sn-client/clock.h"
 #include "sn-client/feed.h"
+#include "sn-client/lines.h"
 #include "sn-client/queue.h"
 #include "sn-client/udp.h"
 
@@ -29,7 +31,8 @@ static const char usage[] =
 	"      --short XY         two-character short topic name\n"
 	"  -m, --message MSG      the message\n"
 	"  -f, --file FILE        the file's contents as one message\n"
-	"  -l, --lines            one message per line of standard input\n"
+	"  -l, --lines            one message per line of standard input, each sent\n"
+	"                         (with --queue: queued) as it arrives\n"
 	"  -s, --stdin            all of standard input as one message\n"
 	"  -n, --null             an empty message\n"
 	"  -q, --qos QOS          -1, 0, 1 or 2 (default 0); -1 needs -T or --short\n"
@@ -41,24 +44,30 @@ static const char usage[] =
 	"      --will-qos QOS     Will QoS, 0-2 (default 0)\n"
 	"      --will-retain      retain the Will\n"
 	"      --queue DIR        keep the messages in a persistent queue in DIR\n"
-	"                         and publish from it: what is not acknowledged\n"
-	"                         stays there for the next run, which finishes\n"
-	"                         what was in flight with the same msg ids; the\n"
-	"                         client id is the queue's (its first run's)\n"
-	"                         unless -i says otherwise, and QoS 2 messages go\n"
-	"                         without CleanSession, for exactly once\n"
+	"                         and publish from it: each is on disk before it\n"
+	"                         is sent, and what is not acknowledged stays\n"
+	"                         there for the next run, which finishes what was\n"
+	"                         in flight with the same msg ids. With -l, lines\n"
+	"                         are queued while the gateway is unreachable and\n"
+	"                         sent once it answers (connecting again in the\n"
+	"                         meantime). The client id is the queue's (its\n"
+	"                         first run's) unless -i says otherwise, and QoS 2\n"
+	"                         messages go without CleanSession, for exactly once\n"
 	"      --priority N       queue priority, 0 (routine) - 3 (alarm)\n"
 	"      --ttl SECS         queue time to live (default 0: none)\n"
 	"      --timeout SECS     give up after SECS per step (default 60)\n"
 	"      --rto MS           first retransmission timeout (default 10000)\n"
-	"      --window N         QoS 1/2 publishes in flight at once (default 1,\n"
-	"                         the standard; more needs a gateway that allows it)\n"
+	"      --window N         QoS 1/2 PUBLISHes in flight at once, 1-1024\n"
+	"                         (default 1: the specification's stop-and-wait;\n"
+	"                         more needs a gateway that allows it)\n"
 	"  -d, --debug            print every packet sent and received (stderr)\n"
 	"      --help             this text\n"
 	"\n"
 	"Exit status: 0 done; 1 refused by the gateway or another error;\n"
 	"2 bad arguments; 3 timed out or the gateway stopped answering. With\n"
-	"--queue, --timeout is the longest wait without any message acknowledged.\n";
+	"--queue, sn-pub waits for the gateway as long as there is input; once\n"
+	"the input is over, --timeout is the longest wait without any message\n"
+	"acknowledged (the messages left stay in the queue).\n";
 
 enum {
 	OPT_SHORT = 256, OPT_WILL_TOPIC, OPT_WILL_PAYLOAD, OPT_WILL_QOS, OPT_WILL_RETAIN, OPT_QUEUE,
@@ -226,51 +235,36 @@ static int parse(int argc, char **argv, struct opts *o)
 
 /* ---------------------------------------------------------------- messages */
 
+/* Says what went wrong reading standard input; returns the exit code. */
+static int input_failed(int rc)
+{
+	if (rc == SNC_ERR_TOO_BIG)
+		fprintf(stderr, "sn-pub: stdin: a line over %u octets\n", SNC_PAYLOAD_MAX);
+	else
+		fprintf(stderr, "sn-pub: stdin: %s\n", rc == SNC_ERR_IO ? strerror(errno) : snc_strerror(rc));
+	return SNC_EXIT_ERROR;
+}
+
 /*
- * Calls fn(arg, line, len) for each line of standard input. While waiting
- * for input, b (when not NULL) runs its loop, so that a connection stays
- * alive however slowly the lines come.
+ * Calls fn(arg, line, len) for each line of standard input, as it comes.
+ * While waiting for input, b (when not NULL) runs its loop, so that a
+ * connection stays alive however slowly the lines come.
  */
 static int each_line(struct snc_blocking *b, int (*fn)(void *arg, const uint8_t *p, size_t n),
                      void *arg)
 {
-	size_t cap = 4096, start = 0, len = 0;
-	uint8_t *buf = malloc(cap);
-	bool eof = false;
+	struct snc_lines in;
 	int ex = SNC_EXIT_OK;
 
-	if (buf == NULL) {
-		fprintf(stderr, "sn-pub: out of memory\n");
-		return SNC_EXIT_ERROR;
-	}
-	while (ex == SNC_EXIT_OK) {
-		uint8_t *nl = memchr(buf + start, '\n', len - start);
-		ssize_t n;
+	snc_lines_init(&in, SNC_PAYLOAD_MAX);
+	while (ex == SNC_EXIT_OK && !snc_lines_done(&in)) {
+		const uint8_t *p;
+		size_t n;
 		int rc;
 
-		if (nl != NULL || (eof && start < len)) {
-			size_t end = nl != NULL ? (size_t)(nl - buf) : len;
-
-			ex = fn(arg, buf + start, end - start);
-			start = nl != NULL ? end + 1 : len;
+		if (snc_lines_next(&in, &p, &n)) {
+			ex = fn(arg, p, n);
 			continue;
-		}
-		if (eof)
-			break;
-		/* Room for more: the partial line to the front, then grow. */
-		memmove(buf, buf + start, len - start);
-		len -= start;
-		start = 0;
-		if (len == cap) {
-			uint8_t *nb = cap > SNC_PAYLOAD_MAX ? NULL : realloc(buf, cap * 2);
-
-			if (nb == NULL) {
-				fprintf(stderr, "sn-pub: stdin: a line over %u octets\n", SNC_PAYLOAD_MAX);
-				ex = SNC_EXIT_ERROR;
-				break;
-			}
-			buf = nb;
-			cap *= 2;
 		}
 		if (b != NULL && (rc = snc_wait_fd(b, STDIN_FILENO, -1)) != SNC_OK) {
 			ex = rc == SNC_ERR_INTERRUPTED ? SNC_EXIT_OK : snc_cli_exit_code(rc);
@@ -278,18 +272,11 @@ static int each_line(struct snc_blocking *b, int (*fn)(void *arg, const uint8_t 
 				fprintf(stderr, "sn-pub: waiting for input: %s\n", snc_strerror(rc));
 			break;
 		}
-		n = read(STDIN_FILENO, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fprintf(stderr, "sn-pub: stdin: %s\n", strerror(errno));
-			ex = SNC_EXIT_ERROR;
-			break;
-		}
-		eof = n == 0;
-		len += (size_t)n;
+		rc = snc_lines_fill(&in, STDIN_FILENO);
+		if (rc != SNC_OK)
+			ex = input_failed(rc);
 	}
-	free(buf);
+	snc_lines_free(&in);
 	return ex;
 }
 
@@ -344,6 +331,13 @@ struct run {
 	struct snc_blocking *b;
 	struct snc_queue *q;
 	int timeout_ms;
+	/* --queue: the connection, kept up by stream() */
+	uint32_t retry_max_ms;   /* the longest wait before connecting again */
+	uint32_t backoff_ms;     /* the last such wait; 0 after a CONNACK */
+	uint64_t retry_at;       /* connect again not before this (monotonic ms) */
+	int refused;             /* a CONNACK's refusal not yet acted on; 0: none */
+	bool full_said;          /* "queue full" said since the last push */
+	bool queue_failed;       /* a push failed for another reason */
 };
 
 static int fail(struct run *r, const char *step, int rc)
@@ -367,6 +361,12 @@ static int publish_one(void *arg, const uint8_t *p, size_t n)
 	return rc == SNC_OK ? SNC_EXIT_OK : fail(r, "publish", rc);
 }
 
+static void say_queue_error(struct run *r, int rc)
+{
+	fprintf(stderr, "sn-pub: queue: %s%s%s\n", snc_strerror(rc),
+	        *snc_queue_errmsg(r->q) ? ": " : "", snc_queue_errmsg(r->q));
+}
+
 static int queue_one(void *arg, const uint8_t *p, size_t n)
 {
 	struct run *r = arg;
@@ -374,55 +374,220 @@ static int queue_one(void *arg, const uint8_t *p, size_t n)
 	int rc = snc_queue_push(r->q, &m, snc_clock_wall_ms(NULL));
 
 	if (rc != SNC_OK) {
-		fprintf(stderr, "sn-pub: queue: %s%s%s\n", snc_strerror(rc),
-		        *snc_queue_errmsg(r->q) ? ": " : "", snc_queue_errmsg(r->q));
+		say_queue_error(r, rc);
 		return snc_cli_exit_code(rc);
 	}
 	return SNC_EXIT_OK;
 }
 
-/* With --queue: stop waiting once the queue is empty. */
+/* ---------------------------------------------------------------- --queue */
+
+/* Lines into the queue per turn of the loop, at most: a file read in one
+ * go must not hold up keep-alive and acknowledgements for its fsyncs. */
+#define LINES_PER_TURN 64u
+
+/* The next wait before connecting again: from the RTO, doubling. */
+static void back_off(struct run *r)
+{
+	uint64_t next = r->backoff_ms == 0 ? snc_rto(snc_blocking_core(r->b))
+	                                   : (uint64_t)r->backoff_ms * 2;
+
+	r->backoff_ms = next > r->retry_max_ms ? r->retry_max_ms : (uint32_t)next;
+	r->retry_at = snc_clock_mono_ms() + r->backoff_ms;
+}
+
 static void on_event(void *arg, const struct snc_event *ev)
 {
 	struct run *r = arg;
 
-	if (ev->type == SNC_EV_PUBLISHED && ev->from_source && ev->rc > 0)
-		fprintf(stderr, "sn-pub: queued message %llu refused by the gateway (return code %d)\n",
-		        (unsigned long long)ev->seq, ev->rc);
-	if (r->q != NULL && snc_queue_count(r->q) == 0 && snc_pending(snc_blocking_core(r->b)) == 0)
-		snc_blocking_stop(r->b);
+	switch (ev->type) {
+	case SNC_EV_PUBLISHED:
+		if (ev->from_source && ev->rc > 0)
+			fprintf(stderr, "sn-pub: queued message %llu refused by the gateway "
+			        "(return code %d)\n", (unsigned long long)ev->seq, ev->rc);
+		break;
+	case SNC_EV_CONNECTED:
+		if (ev->rc == 0)
+			r->backoff_ms = 0;
+		else
+			r->refused = ev->rc;
+		break;
+	case SNC_EV_DISCONNECTED:
+		/* The gateway ended the connection: again, but not at once, in
+		 * case it ends the next one too. */
+		if (ev->rc == SNC_ERR_CLOSED)
+			back_off(r);
+		break;
+	case SNC_EV_GATEWAY_LOST:
+		if (r->o->debug)
+			fprintf(stderr, "sn-pub: the gateway stopped answering: connecting again "
+			        "(%zu message(s) in the queue)\n", snc_queue_count(r->q));
+		break;
+	default:
+		break;
+	}
 }
 
 /*
- * Drains the queue through the connection; what is left stays on disk. The
- * timeout is for a wait without progress: a long queue over a slow link
- * takes as long as it takes, a gateway that stopped answering does not.
+ * Pushes up to `most` of the whole lines read so far into the queue, each
+ * on disk before the core hears of it. When the queue is full the line
+ * stays in the reader (and what follows in the pipe) until a message
+ * leaves; any other failure ends the run. Returns -1 to go on, or an exit
+ * code.
  */
-static int drain_queue(struct run *r)
+static int queue_lines(struct run *r, struct snc_lines *in, unsigned most)
 {
+	const uint8_t *p;
+	size_t n;
+
+	for (; most > 0 && snc_lines_peek(in, &p, &n); most--) {
+		struct snc_message m = message_of(r->o, p, n);
+		int rc = snc_queue_push(r->q, &m, snc_clock_wall_ms(NULL));
+
+		if (rc == SNC_ERR_FULL) {
+			if (!r->full_said)
+				fprintf(stderr, "sn-pub: the queue is full (%zu messages): input waits "
+				        "until one leaves\n", snc_queue_count(r->q));
+			r->full_said = true;
+			return -1;
+		}
+		if (rc != SNC_OK) {
+			say_queue_error(r, rc);
+			r->queue_failed = true;
+			return snc_cli_exit_code(rc);
+		}
+		snc_lines_take(in);
+		r->full_said = false;
+		if (r->o->debug)
+			fprintf(stderr, "sn-pub: queued message %llu (%zu octets), %zu in the queue\n",
+			        (unsigned long long)m.seq, n, snc_queue_count(r->q));
+	}
+	return -1;
+}
+
+/* The connection, looked after once a turn; returns -1, or an exit code. */
+static int keep_connected(struct run *r, uint64_t now)
+{
+	struct snc *c = snc_blocking_core(r->b);
+	enum snc_state st = snc_state(c);
+
+	if (r->refused != 0) {
+		int rc = r->refused;
+
+		r->refused = 0;
+		if (rc != MQTTSN_RC_CONGESTION) {
+			fprintf(stderr, "sn-pub: connect: refused by the gateway (return code %d)\n", rc);
+			return SNC_EXIT_ERROR;
+		}
+		back_off(r);
+	}
+	/* Lost: at once (the RTO has backed off already, and CONNECT goes on
+	 * backing off); after a DISCONNECT or a congestion, once the wait is over. */
+	if ((st == SNC_STATE_LOST || st == SNC_STATE_DISCONNECTED) && now >= r->retry_at &&
+	    snc_connect_start(c, now) != SNC_OK)
+		return SNC_EXIT_ERROR; /* not from these states */
+	return -1;
+}
+
+/*
+ * --queue: one loop over standard input (with -l) and the gateway. Lines
+ * go into the queue as they arrive, the core drains it meanwhile (the
+ * window as configured) and the connection is made, and made again, in
+ * the background: a station keeps measuring while its link is down. Once
+ * the input is at its end the run finishes when the queue is empty, or
+ * gives up when --timeout passes without any message acknowledged (3);
+ * what is left stays on disk for the next run.
+ */
+static int stream(struct run *r, bool lines)
+{
+	struct snc *c = snc_blocking_core(r->b);
 	const struct snc_queue_stats *st = snc_queue_stats(r->q);
 	struct snc_feed feed;
-	uint64_t before;
-	int rc;
+	struct snc_lines in;
+	uint64_t acked = st->delivered + st->refused;
+	uint64_t quiet_since = snc_clock_mono_ms();
+	bool input_open = lines;
+	int ex = -1, rc;
 
+	snc_lines_init(&in, SNC_PAYLOAD_MAX);
 	snc_feed_init(&feed, r->q, snc_clock_wall_ms, NULL);
-	snc_set_source(snc_blocking_core(r->b), snc_feed_source(), &feed);
+	snc_set_source(c, snc_feed_source(), &feed);
 	snc_blocking_on_event(r->b, on_event, r);
-	if (snc_queue_count(r->q) == 0)
-		return SNC_EXIT_OK;
-	do {
-		before = st->delivered + st->refused;
-		rc = snc_wait(r->b, r->timeout_ms);
-	} while (rc == SNC_ERR_TIMEOUT && st->delivered + st->refused > before);
-	snc_set_source(snc_blocking_core(r->b), NULL, NULL);
-	if (feed.last_err != SNC_OK)
-		fprintf(stderr, "sn-pub: queue: %s%s%s\n", snc_strerror(feed.last_err),
-		        *snc_queue_errmsg(r->q) ? ": " : "", snc_queue_errmsg(r->q));
-	if (rc != SNC_OK || snc_queue_count(r->q) != 0) {
-		fprintf(stderr, "sn-pub: %zu message(s) left in the queue\n", snc_queue_count(r->q));
-		return fail(r, "queue", rc == SNC_OK ? SNC_ERR_INTERRUPTED : rc);
+	if (snc_connect_start(c, snc_clock_mono_ms()) != SNC_OK)
+		ex = SNC_EXIT_ERROR; /* a new core is disconnected */
+	while (ex < 0) {
+		bool ready = false, waiting_line;
+		uint64_t now;
+		int wait = -1;
+
+		ex = queue_lines(r, &in, LINES_PER_TURN);
+		if (ex >= 0)
+			break;
+		now = snc_clock_mono_ms();
+		if (st->delivered + st->refused != acked) {
+			acked = st->delivered + st->refused;
+			quiet_since = now;
+		}
+		waiting_line = snc_lines_ready(&in);
+		if (!input_open) {
+			if (!waiting_line && snc_queue_count(r->q) == 0 && snc_pending(c) == 0 &&
+			    snc_state(c) == SNC_STATE_ACTIVE) {
+				ex = SNC_EXIT_OK;
+				break;
+			}
+			if (now - quiet_since >= (uint64_t)r->timeout_ms) {
+				ex = fail(r, snc_state(c) == SNC_STATE_ACTIVE ? "queue" : "connect",
+				          SNC_ERR_TIMEOUT);
+				break;
+			}
+			wait = (int)(quiet_since + (uint64_t)r->timeout_ms - now);
+		}
+		ex = keep_connected(r, now);
+		if (ex >= 0)
+			break;
+		if (r->retry_at > now && (wait < 0 || r->retry_at - now < (uint64_t)wait))
+			wait = (int)(r->retry_at - now);
+		/* A line still to queue (and room for it): the next turn at once;
+		 * a full queue waits for the gateway, the input for more. */
+		if (waiting_line && !r->full_said)
+			wait = 0;
+		rc = snc_blocking_poll(r->b, input_open && !waiting_line ? STDIN_FILENO : -1, wait,
+		                       &ready);
+		if (rc == SNC_ERR_INTERRUPTED) {
+			ex = snc_queue_count(r->q) == 0 ? SNC_EXIT_OK : fail(r, "queue", rc);
+			break;
+		}
+		if (rc != SNC_OK) {
+			ex = fail(r, "poll", rc);
+			break;
+		}
+		if (ready && (rc = snc_lines_fill(&in, STDIN_FILENO)) != SNC_OK)
+			ex = input_failed(rc);
+		if (input_open && in.eof) {
+			/* The end of the input starts the clock of --timeout (lines
+			 * read before it may still wait for room in the queue). */
+			input_open = false;
+			quiet_since = snc_clock_mono_ms();
+		}
 	}
-	return SNC_EXIT_OK;
+	/* Whole lines already read are the writer's trust: queued if they fit. */
+	if (!r->queue_failed)
+		(void)queue_lines(r, &in, UINT32_MAX);
+	if (snc_lines_ready(&in))
+		fprintf(stderr, "sn-pub: stdin: line(s) read but not queued\n");
+	snc_lines_free(&in);
+	snc_set_source(c, NULL, NULL);
+	if (feed.last_err != SNC_OK)
+		say_queue_error(r, feed.last_err);
+	if (snc_state(c) == SNC_STATE_ACTIVE) {
+		rc = snc_disconnect(r->b, r->timeout_ms);
+		if (ex == SNC_EXIT_OK && rc != SNC_OK)
+			ex = fail(r, "disconnect", rc);
+	}
+	if (snc_queue_count(r->q) != 0)
+		fprintf(stderr, "sn-pub: %zu message(s) kept in the queue for the next run\n",
+		        snc_queue_count(r->q));
+	return ex;
 }
 
 /* ---------------------------------------------------------------- main */
@@ -432,17 +597,15 @@ static int run_all(struct run *r)
 	const struct opts *o = r->o;
 	int rc, ex;
 
+	if (r->q != NULL)
+		return stream(r, o->mode == 'l');
 	/* 6.8: QoS -1 goes without a connection. */
-	if (o->qos == -1 && o->queue_dir == NULL)
+	if (o->qos == -1)
 		return each_message(o, r->b, publish_one, r);
 	rc = snc_connect(r->b, r->timeout_ms);
-	if (rc != SNC_OK) {
-		if (r->q != NULL)
-			fprintf(stderr, "sn-pub: %zu message(s) kept in the queue for the next run\n",
-			        snc_queue_count(r->q));
+	if (rc != SNC_OK)
 		return fail(r, "connect", rc);
-	}
-	ex = o->queue_dir != NULL ? drain_queue(r) : each_message(o, r->b, publish_one, r);
+	ex = each_message(o, r->b, publish_one, r);
 	rc = snc_disconnect(r->b, r->timeout_ms);
 	if (ex == SNC_EXIT_OK && rc != SNC_OK)
 		return fail(r, "disconnect", rc);
@@ -504,9 +667,10 @@ int main(int argc, char **argv)
 	r.o = &o;
 	r.timeout_ms = (int)(o.timeout_s > 2000000 ? 2000000000 : o.timeout_s * 1000);
 	if (o.queue_dir != NULL) {
-		/* Into the queue first: what it then holds decides CleanSession. */
+		/* One message goes into the queue before anything else; lines as
+		 * they come (stream()). */
 		ex = open_queue(&o, &r.q);
-		if (ex == SNC_EXIT_OK)
+		if (ex == SNC_EXIT_OK && o.mode != 'l')
 			ex = each_message(&o, NULL, queue_one, &r);
 		if (ex != SNC_EXIT_OK) {
 			snc_queue_close(r.q);
@@ -518,15 +682,22 @@ int main(int argc, char **argv)
 	cfg.keep_alive_s = (uint16_t)o.keep_alive;
 	/*
 	 * The gateway keeps a QoS 2 message's state until PUBREL only in a kept
-	 * session: without CleanSession while the queue holds any, so that the
-	 * state outlives this run even if the gateway declares it lost first.
+	 * session: without CleanSession while the queue holds any, or this run
+	 * may put some in, so that the state outlives this run even if the
+	 * gateway declares it lost first.
 	 */
-	cfg.clean_session = r.q == NULL || snc_queue_stats(r.q)->count_qos2 == 0;
+	cfg.clean_session = r.q == NULL || (snc_queue_stats(r.q)->count_qos2 == 0 && o.qos != 2);
+	/* With a queue the station does not give up on the gateway while it
+	 * has input: CONNECT goes on (backing off), --timeout ends the wait
+	 * only once the input is over. */
+	if (r.q != NULL)
+		cfg.connect_retry_count = 0;
 	cfg.inflight_window = (uint32_t)o.window;
 	cfg.retry_initial_ms = (uint32_t)o.rto_ms;
 	if (cfg.retry_min_ms > cfg.retry_initial_ms)
 		cfg.retry_min_ms = cfg.retry_initial_ms;
 	cfg.max_msg = 65535;
+	r.retry_max_ms = cfg.retry_max_ms;
 	if (snc_udp_open(&udp, o.host, o.port, err, sizeof err) != SNC_OK) {
 		fprintf(stderr, "sn-pub: %s\n", err);
 		snc_queue_close(r.q);

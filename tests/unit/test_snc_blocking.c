@@ -20,6 +20,7 @@
 
 #include "codec/mqttsn.h"
 #include "sn-client/blocking.h"
+#include "sn-client/clock.h"
 
 #define QMAX 16
 
@@ -344,6 +345,80 @@ static void test_wait_fd(void **state)
 	teardown_x(x);
 }
 
+/* Turns of snc_blocking_poll() until the core is in state `want`; false after 2 s. */
+static bool poll_until(struct fixture *x, enum snc_state want)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (snc_state(snc_blocking_core(x->b)) == want)
+			return true;
+		assert_int_equal(snc_blocking_poll(x->b, -1, 1, NULL), SNC_OK);
+	}
+	return snc_state(snc_blocking_core(x->b)) == want;
+}
+
+static void test_poll_turns(void **state)
+{
+	struct snc_config cfg;
+	struct fixture *x;
+	struct snc *c;
+	volatile sig_atomic_t flag = 0;
+	bool ready = true;
+	int in[2];
+
+	(void)state;
+	snc_config_defaults(&cfg);
+	cfg.client_id = "blocking";
+	cfg.retry_initial_ms = 5;
+	cfg.retry_min_ms = 5;
+	cfg.retry_max_ms = 10;
+	cfg.retry_count = 1;
+	cfg.connect_retry_count = 1;
+	x = setup_with(&cfg);
+	c = snc_blocking_core(x->b);
+	assert_int_equal(pipe(in), 0);
+
+	/* The program connects on the core; the turns carry it through. */
+	assert_int_equal(snc_connect_start(c, snc_clock_mono_ms()), SNC_OK);
+	assert_true(poll_until(x, SNC_STATE_ACTIVE));
+
+	/* A turn reports its fd: not ready (timeout 0 does not wait), then ready. */
+	assert_int_equal(snc_blocking_poll(x->b, in[0], 0, &ready), SNC_OK);
+	assert_false(ready);
+	assert_int_equal(write(in[1], "x", 1), 1);
+	assert_int_equal(snc_blocking_poll(x->b, in[0], 2000, &ready), SNC_OK);
+	assert_true(ready);
+
+	/* The gateway goes silent: the core declares it lost (a ping unanswered
+	 * with keep-alive, or here a publish), and the program connects again. */
+	x->f.silent = true;
+	{
+		struct snc_message m;
+		uint32_t token;
+
+		memset(&m, 0, sizeof m);
+		m.topic.kind = SNC_TOPIC_PREDEFINED;
+		m.topic.id = 7;
+		m.qos = 1;
+		assert_int_equal(snc_publish_start(c, &m, &token, snc_clock_mono_ms()), SNC_OK);
+	}
+	assert_true(poll_until(x, SNC_STATE_LOST));
+	x->f.silent = false;
+	assert_int_equal(snc_connect_start(c, snc_clock_mono_ms()), SNC_OK);
+	assert_true(poll_until(x, SNC_STATE_ACTIVE));
+	/* The blocking calls do not hold the old loss against the new connection. */
+	assert_int_equal(snc_wait(x->b, 5), SNC_ERR_TIMEOUT);
+	assert_int_equal(snc_disconnect(x->b, 2000), SNC_OK);
+
+	/* A signal's flag ends the turn. */
+	snc_blocking_interrupt(x->b, &flag);
+	flag = 1;
+	assert_int_equal(snc_blocking_poll(x->b, in[0], 2000, &ready), SNC_ERR_INTERRUPTED);
+	assert_false(ready);
+	close(in[0]);
+	close(in[1]);
+	teardown_x(x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -355,6 +430,7 @@ int main(void)
 		cmocka_unit_test(test_transport_error),
 		cmocka_unit_test(test_state_errors),
 		cmocka_unit_test(test_wait_fd),
+		cmocka_unit_test(test_poll_turns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -398,6 +398,98 @@ static void test_disconnect_unanswered(void **state)
 	h_free(h);
 }
 
+/* ---------------------------------------------------------------- snc_next_deadline */
+
+/* snc_next_deadline() agrees with what snc_tick() returns at the same moment. */
+static void same_as_tick(struct harness *h)
+{
+	uint64_t asked = snc_next_deadline(h->c);
+
+	assert_true(asked == h_at(h, h->now));
+}
+
+static void test_next_deadline(void **state)
+{
+	struct snc_config cfg;
+	struct harness *h;
+	struct mqttsn_msg m;
+	uint64_t sent;
+
+	(void)state;
+	h_config(&cfg);
+	cfg.keep_alive_s = 60;
+	h = h_new(&cfg);
+	/* Nothing under way: no deadline. */
+	assert_true(snc_next_deadline(h->c) == UINT64_MAX);
+
+	/* A CONNECT waits one RTO (10 s before any sample). */
+	assert_int_equal(snc_connect_start(h->c, 0), SNC_OK);
+	h_expect(h, MQTTSN_CONNECT);
+	assert_true(snc_next_deadline(h->c) == 10000);
+	same_as_tick(h);
+
+	/* Asking runs nothing: past the deadline, it is only reported as due. */
+	h->now = 12000;
+	assert_true(snc_next_deadline(h->c) == 10000);
+	assert_true(snc_next_deadline(h->c) == 10000);
+	h_expect_quiet(h);
+	assert_int_equal(snc_stats(h->c)->retransmissions, 0);
+	/* The tick does it, and the deadline moves on by the doubled wait. */
+	assert_true(h_at(h, 12000) == 12000 + 20000);
+	h_expect(h, MQTTSN_CONNECT);
+	assert_true(snc_next_deadline(h->c) == 32000);
+
+	/* An input moves it: CONNACK, then the keep-alive counts from the last
+	 * datagram sent (12 s), one RTO early (RTO 20 s after the back-off,
+	 * capped at a quarter of the period). */
+	h->now = 13000;
+	h_gw_rc(h, MQTTSN_CONNACK, MQTTSN_RC_ACCEPTED);
+	h_event(h, SNC_EV_CONNECTED);
+	assert_true(snc_next_deadline(h->c) == 12000 + 60000 - 15000);
+	same_as_tick(h);
+
+	/* A request started between ticks moves it earlier: the PUBLISH's
+	 * retransmission comes before the ping. */
+	h->now = 14000;
+	h_publish(h, SNC_TOPIC_PREDEFINED, NULL, 1, 1, "21.5");
+	m = h_expect(h, MQTTSN_PUBLISH);
+	sent = h->now;
+	assert_true(snc_next_deadline(h->c) == sent + snc_rto(h->c));
+	same_as_tick(h);
+
+	/* "Congestion": the publish waits a back-off; its time to go again is
+	 * the deadline, before and after a tick that is not yet due. */
+	h->now = 15000;
+	h_gw_puback(h, 1, m.u.publish.msg_id, MQTTSN_RC_CONGESTION);
+	{
+		uint64_t again = snc_next_deadline(h->c);
+
+		assert_true(again > h->now && again < 15000 + 60000);
+		h->now = again - 1;
+		same_as_tick(h);
+		assert_true(snc_next_deadline(h->c) == again);
+		h_expect_quiet(h);
+		h_at(h, again);
+		m = h_expect(h, MQTTSN_PUBLISH);
+		assert_true(snc_next_deadline(h->c) == again + snc_rto(h->c));
+	}
+	h_gw_puback(h, 1, m.u.publish.msg_id, MQTTSN_RC_ACCEPTED);
+	h_event(h, SNC_EV_PUBLISHED);
+
+	/* Asleep: the time to wake. */
+	assert_int_equal(snc_sleep_start(h->c, 600, h->now), SNC_OK);
+	h_expect(h, MQTTSN_DISCONNECT);
+	h_gw_simple(h, MQTTSN_DISCONNECT);
+	h_event(h, SNC_EV_ASLEEP);
+	{
+		uint64_t wake = snc_next_deadline(h->c);
+
+		assert_true(wake > h->now + 600000 - 150000 && wake < h->now + 600000);
+		same_as_tick(h);
+	}
+	h_free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_sleep_cycle),
 		cmocka_unit_test(test_sleep_to_active),
 		cmocka_unit_test(test_disconnect_unanswered),
+		cmocka_unit_test(test_next_deadline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
