@@ -120,7 +120,7 @@ $(call obj,$(UNIT_SRC)): ALL_CFLAGS += $(CMOCKA_CFLAGS)
 # that the code under test is instrumented too.
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CODEC_SRC)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(ALL_CPPFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^
+	$(FUZZ_CC) $(ALL_CPPFLAGS) $(DEP_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(DEP_LIBS)
 
 # ---------------------------------------------------------------- targets
 
