@@ -14,6 +14,15 @@
  * gw_on_broker_disconnected() and reconnected with exponential back-off
  * until gw_broker_close(). Closing never frees inside a libmosquitto
  * callback: the connection is destroyed from the loop afterwards.
+ *
+ * Two connections with the same MQTT client id never overlap (the broker
+ * would take the session over and publish the older one's Will): a
+ * connection opened while an older one with its client id is still open
+ * or closing waits, in a bounded queue and with a deadline, until the
+ * older one is gone. A closing connection is gone once the broker has
+ * closed the socket (after its CONNACK if it was still connecting, then
+ * DISCONNECT), or after a short deadline. The core sees no difference but
+ * the time gw_on_broker_connected() comes.
  */
 #ifndef SNBRIDGE_BRIDGE_BROKER_H
 #define SNBRIDGE_BRIDGE_BROKER_H
@@ -51,7 +60,14 @@ void gw_broker_attach(struct gw_broker *b, struct gw *gw);
 /* Destroy every connection at once (no DISCONNECT) and free. */
 void gw_broker_free(struct gw_broker *b);
 
-/* gw_ops.broker_open: a new connection conn for session s. 0 or -1. */
+/*
+ * gw_ops.broker_open: a new connection conn for session s. 0 or -1 (a
+ * client's connection that failed at once; the shared one is retried with
+ * back-off instead, its failure reported from the loop).
+ * gw_on_broker_connected() gets rc 0, a CONNACK refusal (> 0: the 3.1.1
+ * return code or the MQTT 5 reason code), or a libmosquitto error negated
+ * (< 0); gw_broker_reason() puts either in words.
+ */
 int gw_broker_open(struct gw_broker *b, uint32_t conn, const struct gw_broker_session *s);
 /*
  * gw_ops.broker_close: close conn. fire_will: end it so that the broker
@@ -77,6 +93,9 @@ int gw_broker_own_open(struct gw_broker *b, const char *client_id);
 /* Publish at QoS 0 on the own connection; -1 while it is down. */
 int gw_broker_own_publish(struct gw_broker *b, const char *topic, const void *payload, size_t len,
                           bool retain);
+
+/* What an rc given to gw_on_broker_connected() means ("not authorised"...). */
+const char *gw_broker_reason(const struct gw_broker *b, int rc);
 
 /* Close every connection still open, cleanly (DISCONNECT), for shutdown. */
 void gw_broker_close_all(struct gw_broker *b);

@@ -101,6 +101,14 @@ static const struct key *key_find(const char *name)
 
 /* ---------------------------------------------------------------- values */
 
+/* A value quoted in a message is cut to this much: enough to recognise it. */
+#define CLIP 48
+
+static const char *clip(const char *s, char *buf, size_t cap)
+{
+	return gw_log_clip(s, CLIP, buf, cap);
+}
+
 /* Decimal only: "0x10", "-1", " 5" and "5s" are all refused. */
 static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
@@ -146,12 +154,14 @@ int gw_hostport_parse(const char *text, char *host, size_t hostcap, uint16_t *po
                       bool *has_port, char *err, size_t errlen)
 {
 	const char *h = text, *p = NULL;
+	char cut[CLIP + 4];
+	const char *quoted = clip(text, cut, sizeof cut);
 	size_t hlen;
 	*has_port = false;
 	if (text[0] == '[') {
 		const char *close = strchr(text, ']');
 		if (close == NULL) {
-			snprintf(err, errlen, "\"%s\": missing ']'", text);
+			snprintf(err, errlen, "\"%s\": missing ']'", quoted);
 			return -1;
 		}
 		h = text + 1;
@@ -159,7 +169,7 @@ int gw_hostport_parse(const char *text, char *host, size_t hostcap, uint16_t *po
 		if (close[1] == ':')
 			p = close + 2;
 		else if (close[1] != '\0') {
-			snprintf(err, errlen, "\"%s\": expected ':PORT' after ']'", text);
+			snprintf(err, errlen, "\"%s\": expected ':PORT' after ']'", quoted);
 			return -1;
 		}
 	} else {
@@ -173,11 +183,11 @@ int gw_hostport_parse(const char *text, char *host, size_t hostcap, uint16_t *po
 		}
 	}
 	if (hlen == 0) {
-		snprintf(err, errlen, "\"%s\": empty host", text);
+		snprintf(err, errlen, "\"%s\": empty host", quoted);
 		return -1;
 	}
 	if (hlen >= hostcap) {
-		snprintf(err, errlen, "\"%s\": host too long", text);
+		snprintf(err, errlen, "\"%s\": host too long", quoted);
 		return -1;
 	}
 	memcpy(host, h, hlen);
@@ -185,7 +195,7 @@ int gw_hostport_parse(const char *text, char *host, size_t hostcap, uint16_t *po
 	if (p != NULL) {
 		uint64_t v;
 		if (parse_u64(p, 1, UINT16_MAX, &v) != 0) {
-			snprintf(err, errlen, "\"%s\": port must be 1-65535", text);
+			snprintf(err, errlen, "\"%s\": port must be 1-65535", quoted);
 			return -1;
 		}
 		*port = (uint16_t)v;
@@ -205,6 +215,7 @@ static int check_numeric(const char *value, bool need_port, char *err, size_t er
 	bool has_port;
 	struct in6_addr a6;
 	struct in_addr a4;
+	char cut[CLIP + 4];
 	if (gw_hostport_parse(value, host, sizeof host, &port, &has_port, err, errlen) != 0)
 		return -1;
 	/* An IPv6 scope ("%eth0") is the system's to check, when the socket is made. */
@@ -212,11 +223,12 @@ static int check_numeric(const char *value, bool need_port, char *err, size_t er
 	if (scope != NULL)
 		*scope = '\0';
 	if (inet_pton(AF_INET, host, &a4) != 1 && inet_pton(AF_INET6, host, &a6) != 1) {
-		snprintf(err, errlen, "\"%.100s\" is not a numeric IPv4 or IPv6 address", host);
+		snprintf(err, errlen, "\"%s\" is not a numeric IPv4 or IPv6 address",
+		         clip(host, cut, sizeof cut));
 		return -1;
 	}
 	if (need_port && !has_port) {
-		snprintf(err, errlen, "\"%s\": HOST:PORT expected", value);
+		snprintf(err, errlen, "\"%s\": HOST:PORT expected", clip(value, cut, sizeof cut));
 		return -1;
 	}
 	return 0;
@@ -247,6 +259,7 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 {
 	char *base = (char *)cfg;
 	void *field = base + k->offset;
+	char cut[CLIP + 4];
 	uint64_t v;
 	switch (k->kind) {
 	case K_U8:
@@ -254,8 +267,9 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 	case K_U32:
 	case K_U64:
 		if (parse_u64(value, k->min, k->max, &v) != 0) {
-			snprintf(err, errlen, "\"%s\" is not a whole number from %llu to %llu", value,
-			         (unsigned long long)k->min, (unsigned long long)k->max);
+			snprintf(err, errlen, "\"%s\" is not a whole number from %llu to %llu",
+			         clip(value, cut, sizeof cut), (unsigned long long)k->min,
+			         (unsigned long long)k->max);
 			return -1;
 		}
 		if (k->kind == K_U8)
@@ -269,7 +283,7 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 		return 0;
 	case K_BOOL:
 		if (parse_bool(value, (bool *)field) != 0) {
-			snprintf(err, errlen, "\"%s\" is not true or false", value);
+			snprintf(err, errlen, "\"%s\" is not true or false", clip(value, cut, sizeof cut));
 			return -1;
 		}
 		return 0;
@@ -306,7 +320,8 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 		else if (strcmp(value, "aggregating") == 0)
 			cfg->core.mode = GW_MODE_AGGREGATING;
 		else {
-			snprintf(err, errlen, "\"%s\" is not transparent or aggregating", value);
+			snprintf(err, errlen, "\"%s\" is not transparent or aggregating",
+			         clip(value, cut, sizeof cut));
 			return -1;
 		}
 		return 0;
@@ -316,13 +331,14 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 		else if (strcmp(value, "5") == 0)
 			cfg->mqtt_version = 5;
 		else {
-			snprintf(err, errlen, "\"%s\" is not 311 or 5", value);
+			snprintf(err, errlen, "\"%s\" is not 311 or 5", clip(value, cut, sizeof cut));
 			return -1;
 		}
 		return 0;
 	case K_LEVEL:
 		if (gw_log_level_parse(value, &cfg->log_level) != 0) {
-			snprintf(err, errlen, "\"%s\" is not err, warn, info or debug", value);
+			snprintf(err, errlen, "\"%s\" is not err, warn, info or debug",
+			         clip(value, cut, sizeof cut));
 			return -1;
 		}
 		return 0;
@@ -344,6 +360,56 @@ static char *trim(char *s)
 	return s;
 }
 
+int gw_daemon_config_read_stream(struct gw_daemon_config *cfg, FILE *f, const char *name,
+                                 char *err, size_t errlen)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+	char cut[CLIP + 4];
+	errno = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		lineno++;
+		/* trim() also takes the '\r' of a CRLF line. */
+		char *s = trim(line);
+		/* '#' only at the start: a password may contain one. */
+		if (s[0] == '\0' || s[0] == '#')
+			continue;
+		char *key = s;
+		while (*s != '\0' && !isspace((unsigned char)*s))
+			s++;
+		if (*s != '\0')
+			*s++ = '\0';
+		char *value = trim(s);
+		const struct key *k = key_find(key);
+		if (k == NULL) {
+			snprintf(err, errlen, "%s:%u: unknown key \"%s\"", name, lineno,
+			         clip(key, cut, sizeof cut));
+			rc = -1;
+			break;
+		}
+		if (value[0] == '\0') {
+			snprintf(err, errlen, "%s:%u: key \"%s\" has no value", name, lineno, key);
+			rc = -1;
+			break;
+		}
+		char why[256];
+		if (key_set(cfg, k, value, why, sizeof why) != 0) {
+			snprintf(err, errlen, "%s:%u: %s: %s", name, lineno, key, why);
+			rc = -1;
+			break;
+		}
+		errno = 0;
+	}
+	if (rc == 0 && ferror(f)) {
+		snprintf(err, errlen, "%s: %s", name, strerror(errno != 0 ? errno : EIO));
+		rc = -1;
+	}
+	free(line);
+	return rc;
+}
+
 int gw_daemon_config_read_file(struct gw_daemon_config *cfg, const char *path, char *err,
                                size_t errlen)
 {
@@ -352,45 +418,7 @@ int gw_daemon_config_read_file(struct gw_daemon_config *cfg, const char *path, c
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	char *line = NULL;
-	size_t cap = 0;
-	unsigned lineno = 0;
-	int rc = 0;
-	while (getline(&line, &cap, f) >= 0) {
-		lineno++;
-		char *s = trim(line);
-		/* '#' only at the start: a password may contain one. */
-		if (s[0] == '\0' || s[0] == '#')
-			continue;
-		char *name = s;
-		while (*s != '\0' && !isspace((unsigned char)*s))
-			s++;
-		if (*s != '\0')
-			*s++ = '\0';
-		char *value = trim(s);
-		const struct key *k = key_find(name);
-		if (k == NULL) {
-			snprintf(err, errlen, "%s:%u: unknown key \"%s\"", path, lineno, name);
-			rc = -1;
-			break;
-		}
-		if (value[0] == '\0') {
-			snprintf(err, errlen, "%s:%u: key \"%s\" has no value", path, lineno, name);
-			rc = -1;
-			break;
-		}
-		char why[256];
-		if (key_set(cfg, k, value, why, sizeof why) != 0) {
-			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, name, why);
-			rc = -1;
-			break;
-		}
-	}
-	if (rc == 0 && ferror(f)) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		rc = -1;
-	}
-	free(line);
+	int rc = gw_daemon_config_read_stream(cfg, f, path, err, errlen);
 	fclose(f);
 	return rc;
 }
@@ -499,6 +527,21 @@ struct cli {
 
 enum { OPT_PREDEFINED = 256, OPT_SYSLOG };
 
+/*
+ * The option getopt_long() just stopped at, as the user wrote it: a long
+ * one is the whole word; a short one is optopt, because inside a cluster
+ * ("-vx") the word is not the option at fault.
+ */
+static const char *option_name(int argc, char **argv, char *buf, size_t cap)
+{
+	const char *word = optind > 0 && optind <= argc ? argv[optind - 1] : "?";
+	if (strncmp(word, "--", 2) != 0 && optopt > 0 && optopt < 128 && isgraph(optopt)) {
+		snprintf(buf, cap, "-%c", optopt);
+		return buf;
+	}
+	return word;
+}
+
 static int parse_args(struct cli *cli, int argc, char **argv, FILE *out, char *err,
                       size_t errlen)
 {
@@ -514,9 +557,11 @@ static int parse_args(struct cli *cli, int argc, char **argv, FILE *out, char *e
 		{NULL, 0, NULL, 0},
 	};
 	const char *prog = argc > 0 ? argv[0] : "sn-bridge";
+	char name[8];
 	int c;
 	opterr = 0;
-	optind = 1;
+	/* 0, not 1: also forget a cluster ("-vh") that an earlier call left half read. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, ":c:p:b:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c': cli->config = optarg; break;
@@ -532,10 +577,12 @@ static int parse_args(struct cli *cli, int argc, char **argv, FILE *out, char *e
 			fprintf(out, "sn-bridge %s (MQTT-SN 1.2)\n", SNBRIDGE_VERSION);
 			return GW_CONFIG_EXIT;
 		case ':':
-			snprintf(err, errlen, "option %s needs a value (see --help)", argv[optind - 1]);
+			snprintf(err, errlen, "option %s needs a value (see --help)",
+			         option_name(argc, argv, name, sizeof name));
 			return GW_CONFIG_ERROR;
 		default:
-			snprintf(err, errlen, "unknown option %s (see --help)", argv[optind - 1]);
+			snprintf(err, errlen, "unknown option %s (see --help)",
+			         option_name(argc, argv, name, sizeof name));
 			return GW_CONFIG_ERROR;
 		}
 	}

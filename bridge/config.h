@@ -72,6 +72,13 @@ enum gw_config_result gw_daemon_config_load(struct gw_daemon_config *cfg, int ar
 /* Read one configuration file into cfg. Returns 0 or -1 with err set. */
 int gw_daemon_config_read_file(struct gw_daemon_config *cfg, const char *path, char *err,
                                size_t errlen);
+/*
+ * The same from an open stream; name stands for it in messages
+ * ("name:LINE: ..."). Values are applied line by line: on an error, the
+ * lines before it have been applied.
+ */
+int gw_daemon_config_read_stream(struct gw_daemon_config *cfg, FILE *f, const char *name,
+                                 char *err, size_t errlen);
 /* Check the values together (ranges, TLS files...). Returns 0 or -1. */
 int gw_daemon_config_check(const struct gw_daemon_config *cfg, char *err, size_t errlen);
 /* Free the strings. */

@@ -64,6 +64,15 @@ int gw_log_level_parse(const char *name, enum gw_log_level *out)
 	return -1;
 }
 
+const char *gw_log_clip(const char *s, size_t max, char *buf, size_t cap)
+{
+	if (strlen(s) <= max || cap < max + 4)
+		return s;
+	memcpy(buf, s, max);
+	memcpy(buf + max, "...", 4);
+	return buf;
+}
+
 static int syslog_priority(enum gw_log_level level)
 {
 	switch (level) {

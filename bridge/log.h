@@ -34,6 +34,12 @@ bool gw_log_enabled(enum gw_log_level level);
 void gw_log_line(enum gw_log_level level, const char *line);
 /* Format and write one line at level. Lines longer than 1 KiB are cut. */
 void gw_log(enum gw_log_level level, const char *fmt, ...) GW_PRINTF(2, 3);
+/*
+ * s as a message may quote it: when longer than max characters, its first
+ * max in buf (cap at least max + 4) with "..." added, so that a runaway
+ * value cannot push the explanation out of a message. Returns s or buf.
+ */
+const char *gw_log_clip(const char *s, size_t max, char *buf, size_t cap);
 /* The level's name ("err", "warn", "info", "debug"). */
 const char *gw_log_level_name(enum gw_log_level level);
 /* Parse a level's name (also "error", "warning"); returns 0 or -1. */
