@@ -100,6 +100,22 @@ else
 	show report "$T/crashes/report.txt"
 fi
 
+# Stop-and-wait against a window of 16 over a 600 ms round trip: the same
+# backlog of 1,000 messages; the window must drain it at least ten times as
+# fast (one message a round trip against sixteen).
+run window --fail-on-loss "$SCN/window-600ms.scn"
+if [ "$RC" -eq 0 ]; then
+	r=$T/window/report.txt
+	slow=$(awk '$1 == "stopwait" { print $NF }' "$r")
+	fast=$(awk '$1 == "window16" { print $NF }' "$r")
+	note "600 ms round trip, 1000 messages: stop-and-wait drained in ${slow:-?} s, window 16 in ${fast:-?} s"
+	check "window: a window of 16 drains a backlog over 600 ms at least 10 times as fast" \
+		awk -v s="${slow:-0}" -v f="${fast:-0}" 'BEGIN { exit !(f > 0 && s >= 10 * f) }'
+else
+	notok "window: sn-sim run exits 0 with nothing lost (exit $RC)"
+	show stderr "$T/window.err"
+fi
+
 # A persistent subscriber through two bridge crashes: what the broker kept
 # for its session reaches it although the new gateway core never saw its
 # SUBSCRIBE (MQTT-SN 6.3: CleanSession=0 keeps the subscriptions).
