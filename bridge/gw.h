@@ -122,16 +122,29 @@ struct gw_broker_session {
  *   broker_close(). Once up, a drop is reported with
  *   gw_on_broker_disconnected() and the daemon keeps reconnecting (same
  *   client id and CleanSession) until broker_close(); meanwhile the client's
- *   requests get congestion codes. After a reconnect of a connection opened
- *   with CleanSession, the core subscribes again (the broker forgot).
+ *   new requests get congestion codes. After a reconnect of a connection
+ *   opened with CleanSession, the core subscribes again (the broker forgot).
  * - A Will cannot change on an open MQTT connection, so WILLTOPICUPD,
  *   WILLMSGUPD and a CONNECT that changes the Will make the core close the
  *   connection (fire_will false) and open a new one (CleanSession false).
  * - Tokens are the daemon's (e.g. libmosquitto's mid) and need only be
- *   unique per conn among requests in flight. A publish still unacknowledged
- *   when its connection goes down counts as not delivered: the client gets
- *   PUBACK congestion, and a later gw_on_broker_acked for it is ignored, as
- *   is any token the core does not know (e.g. QoS 0 publishes).
+ *   unique per conn among requests in flight. A QoS 1/2 publish the daemon
+ *   took (broker_publish returned 0) belongs to the daemon until it reports
+ *   gw_on_broker_acked, also across a drop of its connection: the daemon
+ *   keeps it and finishes it after reconnecting, under the same token
+ *   (libmosquitto 2.0 resends the PUBLISH with DUP, or the PUBREL of QoS 2,
+ *   and keeps the mid; it does so after a CleanSession reconnect as well,
+ *   where the broker may see a QoS 1 message twice, which QoS 1 allows). So
+ *   gw_on_broker_disconnected does not answer the client: the publish stays
+ *   pending, a retransmission of its msg id is not published again, and the
+ *   ack after the reconnect brings the one PUBACK (or PUBREC). Only
+ *   broker_close() ends it unacknowledged (then PUBACK congestion to a
+ *   client still listening); a later gw_on_broker_acked for it is ignored,
+ *   as is any token the core does not know (e.g. QoS 0 publishes). New
+ *   publishes while the connection is down get PUBACK congestion. The
+ *   daemon must not lose a publish it took while conn is open (it would stay
+ *   pending, bounded by max_inflight, until broker_close). Subscribes are
+ *   not carried over a drop: SUBACK congestion.
  * - After broker_close(conn) the core ignores events for conn.
  * - A message on a client's own connection is for that client: the broker
  *   sends only what the MQTT session is subscribed to, and a session kept

@@ -38,8 +38,13 @@ static void shared_down(struct gw *gw)
 
 void gw_brk_fail_inflight(struct gw *gw, struct gw_session *s)
 {
-	/* never an ack for what the broker may not have: PUBACK congestion */
-	gw_up_fail_all(gw, s, true);
+	/*
+	 * Publishes the daemon took stay pending: its MQTT client keeps them
+	 * and finishes them after reconnecting (a DUP PUBLISH, or the PUBREL
+	 * of QoS 2), acked under the same token. Answering congestion now
+	 * would make the client send again what the broker gets anyway.
+	 * Subscribes are not carried over a reconnect: those fail.
+	 */
 	gw_sub_fail_waiting(gw, s);
 }
 

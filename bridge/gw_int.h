@@ -425,7 +425,8 @@ void gw_conn_accept(struct gw *gw, struct gw_session *s, uint64_t now);
 
 /* ---------------------------------------------------------------- gw_broker.c */
 
-/* Fail what was in flight on a connection that went down. */
+/* Fail what a connection that went down will not finish after reconnecting
+ * (subscribes); client publishes stay pending (see gw.h's broker contract). */
 void gw_brk_fail_inflight(struct gw *gw, struct gw_session *s);
 
 /* ---------------------------------------------------------------- gw_publish.c */
@@ -436,7 +437,8 @@ void gw_up_on_pubrel(struct gw *gw, struct gw_session *s, const struct gw_rx *rx
                      const struct mqttsn_msg *m);
 /* The broker has the publish with this token (6.6). */
 void gw_up_acked(struct gw *gw, struct gw_session *s, uint32_t token);
-/* Forget the client's publishes in flight; with tell, answer PUBACK congestion. */
+/* Forget the client's publishes in flight; with tell, answer PUBACK congestion.
+ * Only for a connection closed for good, never for a drop the daemon repairs. */
 void gw_up_fail_all(struct gw *gw, struct gw_session *s, bool tell);
 /* Resolve a topic id of PUBLISH (normal, predefined or short) to a name. */
 bool gw_up_topic(const struct gw *gw, const struct gw_session *s, uint8_t id_type,

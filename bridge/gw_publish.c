@@ -2,9 +2,13 @@
  * gw_publish.c - PUBLISH from clients to the broker (6.6, 6.8).
  *
  * Acknowledge only what is safe: a QoS 1 PUBACK and a QoS 2 PUBREC go to
- * the client only after the broker acknowledged the message. A QoS 2
- * message id is remembered from the first PUBLISH until PUBREL, so a
- * client's retransmission never reaches the broker twice.
+ * the client only after the broker acknowledged the message. A message id
+ * is remembered from the first PUBLISH until the broker's ack (QoS 1) or
+ * the client's PUBREL (QoS 2), so a client's retransmission never reaches
+ * the broker twice. That holds across a drop of the broker connection too:
+ * the daemon's MQTT client finishes what it took after reconnecting, so
+ * the entry waits for that ack instead of answering congestion, and only
+ * a connection closed for good (gw_up_fail_all) ends it unacknowledged.
  */
 #include <string.h>
 
@@ -152,7 +156,9 @@ void gw_up_on_publish(struct gw *gw, struct gw_session *s, const struct gw_rx *r
 		return;
 	}
 	if (qos > 0 && (u = up_find(s, msg_id)) != NULL) {
-		/* a retransmission: the broker has (or is getting) it already */
+		/* a retransmission: the broker has (or is getting) it already,
+		 * also while the connection is down (the daemon resends it after
+		 * reconnecting); QoS 2 already acked: the PUBREC was lost */
 		if (u->state == GW_UP_RECEIVED)
 			gw_tx_msg_id(gw, s, MQTTSN_PUBREC, msg_id);
 		return;

@@ -52,7 +52,7 @@ static void test_qos2_uplink_exactly_once(void **state)
 static void test_qos2_uplink_congestion(void **state)
 {
 	struct fake *f = fake_new();
-	struct mqttsn_msg m;
+	struct mqttsn_msg m, wu;
 	struct fake_call *c;
 	uint32_t conn;
 	uint16_t id;
@@ -65,11 +65,18 @@ static void test_qos2_uplink_congestion(void **state)
 	/* a PUBREL before our PUBREC is premature: not completed */
 	in_msg_id(f, 1, MQTTSN_PUBREL, 1);
 	fake_expect_none(f);
-	gw_on_broker_disconnected(f->gw, conn, f->now);
+	/* the connection is closed for good (a Will update reopens it): the
+	 * client hears congestion and a late ack is ignored */
+	wu = fake_msg(MQTTSN_WILLTOPICUPD);
+	wu.u.willtopic.topic = fake_str("will/c");
+	fake_in(f, 1, &wu);
+	assert_int_equal(fake_call(f, B_CLOSE)->conn, conn);
+	(void)fake_call(f, B_OPEN);
 	m = fake_expect(f, 1, MQTTSN_PUBACK);
 	assert_int_equal(m.u.puback.msg_id, 1);
 	assert_int_equal(m.u.puback.rc, MQTTSN_RC_CONGESTION);
 	gw_on_broker_acked(f->gw, conn, c->token, f->now);
+	fake_expect(f, 1, MQTTSN_WILLTOPICRESP);
 	fake_expect_none(f);
 	fake_free(f);
 }
