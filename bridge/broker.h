@@ -4,9 +4,11 @@
  * misc, mosquitto_want_write; never a libmosquitto thread).
  *
  * It implements the broker half of struct gw_ops and reports back to the
- * gateway core with gw_on_broker_*(). The only file that includes
+ * gateway core with gw_on_broker_*(). Its files (bridge/broker*.c, with
+ * broker_int.h: which does what) are the only ones that include
  * <mosquitto.h>. Beside the core's connections it keeps one of its own for
- * the statistics.
+ * the statistics. Every connection disables Nagle's algorithm
+ * (MOSQ_OPT_TCP_NODELAY): it held small publishes back for milliseconds.
  *
  * Connection life (see the contract in bridge/gw.h): gw_broker_open()
  * connects asynchronously; the result comes as gw_on_broker_connected().

@@ -5,6 +5,7 @@
 #include "bridge/log.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -424,6 +425,61 @@ int gw_daemon_config_read_file(struct gw_daemon_config *cfg, const char *path, c
 }
 
 /* ---------------------------------------------------------------- defaults */
+
+/* <host> of the default names (config.h); room: at most this many characters. */
+static void host_part(const char *host, size_t room, char *out, size_t cap)
+{
+	char clean[256];
+	size_t n = 0;
+	uint32_t h = 2166136261u;
+	for (const char *p = host != NULL ? host : ""; *p != '\0' && *p != '.'; p++) {
+		unsigned char ch = (unsigned char)*p;
+		if (!isalnum(ch) || ch > 127 || n + 1 >= sizeof clean)
+			continue;
+		clean[n++] = (char)ch;
+		h = (h ^ ch) * 16777619u;
+	}
+	clean[n] = '\0';
+	assert(room >= 8 && cap > room);
+	if (n <= room) {
+		memcpy(out, clean, n + 1);
+		return;
+	}
+	/* Cut, and say by the hash where: "groundstation1" and "...2" stay apart. */
+	size_t keep = room - 4;
+	memcpy(out, clean, keep);
+	snprintf(out + keep, cap - keep, "%04x", (unsigned)(h & 0xFFFFu));
+}
+
+void gw_daemon_names(const struct gw_daemon_config *cfg, const char *host,
+                     struct gw_daemon_names *out)
+{
+	unsigned gw_id = cfg->core.gw_id;
+	int digits = gw_id >= 100 ? 3 : gw_id >= 10 ? 2 : 1;
+	/* "snb-" HOST "-" GW_ID "-s": the longer of the two default ids. */
+	size_t room = GW_CLIENT_ID_SAFE - (sizeof "snb--" - 1) - (size_t)digits - (sizeof "-s" - 1);
+	char hp[GW_CLIENT_ID_SAFE + 1];
+	host_part(host, room, hp, sizeof hp);
+	char base[GW_CLIENT_ID_SAFE + 16]; /* fits; the compiler cannot see room */
+	if (hp[0] != '\0')
+		snprintf(base, sizeof base, "snb-%s-%u", hp, gw_id);
+	else
+		snprintf(base, sizeof base, "snb-%u", gw_id);
+	if (cfg->client_id != NULL) {
+		snprintf(out->client_id, sizeof out->client_id, "%.50s", cfg->client_id);
+		snprintf(out->own_id, sizeof out->own_id, "%.50s-stats", cfg->client_id);
+	} else {
+		snprintf(out->client_id, sizeof out->client_id, "%s", base);
+		snprintf(out->own_id, sizeof out->own_id, "%s-s", base);
+	}
+	/* Not under $SYS: mosquitto refuses client publishes there, silently at QoS 0. */
+	if (cfg->stats_prefix != NULL)
+		snprintf(out->stats_prefix, sizeof out->stats_prefix, "%.300s", cfg->stats_prefix);
+	else if (hp[0] != '\0')
+		snprintf(out->stats_prefix, sizeof out->stats_prefix, "snbridge/%s/%u/stats", hp, gw_id);
+	else
+		snprintf(out->stats_prefix, sizeof out->stats_prefix, "snbridge/%u/stats", gw_id);
+}
 
 void gw_daemon_config_init(struct gw_daemon_config *cfg)
 {

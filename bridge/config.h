@@ -36,7 +36,7 @@ struct gw_daemon_config {
 	char *broker_host;              /* numeric address or a name resolved once at start */
 	uint16_t broker_port;           /* 0: 1883, or 8883 with TLS */
 	int mqtt_version;               /* 311 or 5 */
-	char *client_id;                /* aggregating mode's; NULL: "sn-bridge-<gw_id>" */
+	char *client_id;                /* aggregating mode's; NULL: gw_daemon_names() */
 	uint16_t broker_keepalive_s;    /* of the bridge's own connections */
 	uint32_t reconnect_min_s;       /* back-off after a broker connection drops */
 	uint32_t reconnect_max_s;
@@ -46,7 +46,7 @@ struct gw_daemon_config {
 
 	/* the daemon */
 	uint32_t stats_interval_s;      /* 0: no statistics publishing */
-	char *stats_prefix;             /* NULL: "snbridge/<gw_id>/stats" */
+	char *stats_prefix;             /* NULL: gw_daemon_names() */
 	enum gw_log_level log_level;
 	bool use_syslog;
 	uint64_t max_fds;               /* RLIMIT_NOFILE wanted; 0: the hard limit */
@@ -59,6 +59,34 @@ enum gw_config_result {
 	GW_CONFIG_EXIT = 1,  /* --help or --version was printed: exit 0 */
 	GW_CONFIG_ERROR = 2, /* err says what is wrong: exit 2 */
 };
+
+/* An MQTT 3.1.1 server must accept client ids of up to 23 characters (3.1.3.1). */
+#define GW_CLIENT_ID_SAFE 23u
+
+/* The names the daemon uses toward the broker. */
+struct gw_daemon_names {
+	char client_id[64];     /* the shared (aggregating) connection's */
+	char own_id[64];        /* the statistics connection's */
+	char stats_prefix[320]; /* topic prefix of the statistics */
+};
+
+/*
+ * The names the daemon goes by on the broker: the configured client_id and
+ * stats_prefix, or defaults made from host (the machine's name, as
+ * gethostname() gives it; NULL or "" when unknown) and gw_id, so that two
+ * bridges toward one broker, both with gw_id 1, neither take over each
+ * other's connections nor mix their statistics:
+ *   client_id     "snb-<host>-<gw_id>"          (configured: as given)
+ *   own_id        "snb-<host>-<gw_id>-s"        (configured: "<client_id>-stats")
+ *   stats_prefix  "snbridge/<host>/<gw_id>/stats"
+ * <host> keeps only the letters and digits of host's first label (the
+ * characters every MQTT 3.1.1 server accepts), and is shortened so that
+ * both default ids fit in GW_CLIENT_ID_SAFE characters: a long name keeps
+ * its start and ends in four hex digits of a hash of the whole, so that
+ * names alike up to the cut still differ.
+ */
+void gw_daemon_names(const struct gw_daemon_config *cfg, const char *host,
+                     struct gw_daemon_names *out);
 
 /* Fill in the defaults (the core's from gw_config_defaults()). */
 void gw_daemon_config_init(struct gw_daemon_config *cfg);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bridge/broker.h"
 #include "bridge/config.h"
@@ -214,7 +215,8 @@ static int start(struct daemon *d)
 	const struct gw_daemon_config *cfg = &d->cfg;
 	struct gw_predefined_file predefined = {0};
 	char err[512];
-	char own_id[64], default_id[32], prefix[64];
+	struct gw_daemon_names names;
+	char host[256];
 
 	raise_fd_limit(d);
 	if (cfg->predefined != NULL &&
@@ -229,11 +231,18 @@ static int start(struct daemon *d)
 		gw_predefined_file_free(&predefined);
 		return 1;
 	}
+	/* The default names carry the host's: bridges toward one broker must differ. */
+	if (gethostname(host, sizeof host) != 0)
+		host[0] = '\0';
+	host[sizeof host - 1] = '\0';
+	gw_daemon_names(cfg, host, &names);
+	gw_log(GW_LOG_INFO, "broker client id %s, statistics as %s under %s", names.client_id,
+	       names.own_id, names.stats_prefix);
 	struct gw_broker_config bc = {
 		.host = cfg->broker_host,
 		.port = cfg->broker_port,
 		.mqtt_version = cfg->mqtt_version,
-		.client_id = cfg->client_id,
+		.client_id = names.client_id,
 		.keepalive_s = cfg->broker_keepalive_s,
 		.reconnect_min_s = cfg->reconnect_min_s,
 		.reconnect_max_s = cfg->reconnect_max_s,
@@ -269,19 +278,15 @@ static int start(struct daemon *d)
 	gw_predefined_file_free(&predefined);
 	gw_broker_attach(d->broker, d->gw);
 
-	snprintf(default_id, sizeof default_id, "sn-bridge-%u", cfg->core.gw_id);
-	/* Not under $SYS: mosquitto refuses client publishes there, silently at QoS 0. */
-	snprintf(prefix, sizeof prefix, "snbridge/%u/stats", cfg->core.gw_id);
 	d->stats = gw_stats_pub_new(d->loop, d->gw, cfg->stats_interval_s ? d->broker : NULL, d->udp,
-	                            cfg->stats_prefix ? cfg->stats_prefix : prefix,
+	                            names.stats_prefix,
 	                            cfg->stats_interval_s);
 	if (d->stats == NULL) {
 		gw_log(GW_LOG_ERR, "statistics: out of memory");
 		return 1;
 	}
 	if (cfg->stats_interval_s > 0) {
-		snprintf(own_id, sizeof own_id, "%.50s-stats", cfg->client_id ? cfg->client_id : default_id);
-		if (gw_broker_own_open(d->broker, own_id) != 0)
+		if (gw_broker_own_open(d->broker, names.own_id) != 0)
 			gw_log(GW_LOG_WARN, "statistics connection could not be set up; not published");
 	}
 	gw_timer_init(&d->tick, on_tick, d);

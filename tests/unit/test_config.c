@@ -593,6 +593,61 @@ static void test_checks(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The default names toward the broker: known answers, and the 23-character limit. */
+static void test_default_names(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *host;
+		unsigned gw_id;
+		const char *client_id, *own_id, *prefix;
+	} cases[] = {
+		{"pump7", 1, "snb-pump7-1", "snb-pump7-1-s", "snbridge/pump7/1/stats"},
+		/* Only letters and digits, of the first label; 13 characters fit beside 255. */
+		{"Ground_Station.local", 255, "snb-GroundStation-255", "snb-GroundStation-255-s",
+		 "snbridge/GroundStation/255/stats"},
+		/* Too long: cut, and four hex digits of the whole name's hash keep them apart. */
+		{"groundstation-eu-1.example.org", 1, "snb-groundstatica93-1", "snb-groundstatica93-1-s",
+		 "snbridge/groundstatica93/1/stats"},
+		{"groundstation-eu-2", 1, "snb-groundstaticc26-1", "snb-groundstaticc26-1-s",
+		 "snbridge/groundstaticc26/1/stats"},
+		/* No host name: the gateway id alone. */
+		{"", 1, "snb-1", "snb-1-s", "snbridge/1/stats"},
+		{NULL, 0, "snb-0", "snb-0-s", "snbridge/0/stats"},
+		{"-._", 7, "snb-7", "snb-7-s", "snbridge/7/stats"},
+	};
+	struct gw_daemon_config cfg;
+	struct gw_daemon_names n;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		gw_daemon_config_init(&cfg);
+		cfg.core.gw_id = (uint8_t)cases[i].gw_id;
+		gw_daemon_names(&cfg, cases[i].host, &n);
+		assert_string_equal(n.client_id, cases[i].client_id);
+		assert_string_equal(n.own_id, cases[i].own_id);
+		assert_string_equal(n.stats_prefix, cases[i].prefix);
+		gw_daemon_config_free(&cfg);
+	}
+	for (unsigned id = 0; id <= 255; id++) {
+		gw_daemon_config_init(&cfg);
+		cfg.core.gw_id = (uint8_t)id;
+		gw_daemon_names(&cfg, "averyveryverylonghostnameindeed", &n);
+		assert_true(strlen(n.client_id) <= GW_CLIENT_ID_SAFE);
+		assert_true(strlen(n.own_id) <= GW_CLIENT_ID_SAFE);
+		gw_daemon_config_free(&cfg);
+	}
+	/* Configured names win; the statistics connection appends "-stats" as before. */
+	gw_daemon_config_init(&cfg);
+	cfg.client_id = strdup("site-a-bridge");
+	cfg.stats_prefix = strdup("site/a/stats");
+	assert_non_null(cfg.client_id);
+	assert_non_null(cfg.stats_prefix);
+	gw_daemon_names(&cfg, "pump7", &n);
+	assert_string_equal(n.client_id, "site-a-bridge");
+	assert_string_equal(n.own_id, "site-a-bridge-stats");
+	assert_string_equal(n.stats_prefix, "site/a/stats");
+	gw_daemon_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +658,7 @@ int main(void)
 		cmocka_unit_test(test_command_line_overrides),
 		cmocka_unit_test(test_command_line_errors),
 		cmocka_unit_test(test_checks),
+		cmocka_unit_test(test_default_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
