@@ -25,7 +25,7 @@ int gw_broker_open(struct gw_broker *b, uint32_t id, const struct gw_broker_sess
 		return -1;
 	}
 	bool shared = id == GW_CONN_AGGREGATE;
-	const char *client_id = shared && b->cfg.client_id != NULL ? b->cfg.client_id : s->client_id;
+	const char *client_id = s->client_id;
 	uint16_t keepalive = shared ? b->cfg.keepalive_s : s->keep_alive_s;
 	if (brk_queue_full(b, id, client_id))
 		return -1;

@@ -42,7 +42,6 @@ struct gw_broker_config {
 	const char *host;             /* numeric, or a name resolved once by gw_broker_new() */
 	uint16_t port;                /* 0: 1883, or 8883 with TLS */
 	int mqtt_version;             /* 311 or 5 */
-	const char *client_id;        /* GW_CONN_AGGREGATE's, NULL: the core's */
 	uint16_t keepalive_s;         /* of GW_CONN_AGGREGATE and the own connection */
 	uint32_t reconnect_min_s, reconnect_max_s;
 	const char *username, *password;

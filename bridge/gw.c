@@ -203,12 +203,15 @@ int64_t gw_session_conn_up(const struct gw *gw, const struct gw_session *s)
 void gw_shared_ensure(struct gw *gw, uint64_t now)
 {
 	struct gw_broker_session bs;
-	char id[32];
+	char id[sizeof gw->cfg.shared_client_id];
 
 	if (!gw->shared_wanted || gw->stopped || gw->shared != GW_SHARED_CLOSED ||
 	    now < gw->shared_retry_at || gw->ops.broker_open == NULL)
 		return;
-	(void)snprintf(id, sizeof id, "sn-bridge-%u", (unsigned)gw->cfg.gw_id);
+	if (gw->cfg.shared_client_id[0] != '\0')
+		(void)snprintf(id, sizeof id, "%s", gw->cfg.shared_client_id);
+	else
+		(void)snprintf(id, sizeof id, "sn-bridge-%u", (unsigned)gw->cfg.gw_id);
 	memset(&bs, 0, sizeof bs);
 	bs.client_id = id;
 	bs.clean_session = true;

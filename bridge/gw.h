@@ -63,6 +63,7 @@ struct gw_config {
 	uint32_t max_inflight;         /* client QoS 1/2 PUBLISHes awaiting the broker or PUBREL */
 	uint32_t max_subscriptions;    /* subscriptions per client */
 	uint32_t log_interval_ms;      /* one log line per cause and client per interval */
+	char shared_client_id[64];     /* MQTT client id of GW_CONN_AGGREGATE; "": sn-bridge-<gw_id> */
 };
 
 /*

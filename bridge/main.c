@@ -238,11 +238,13 @@ static int start(struct daemon *d)
 	gw_daemon_names(cfg, host, &names);
 	gw_log(GW_LOG_INFO, "broker client id %s, statistics as %s under %s", names.client_id,
 	       names.own_id, names.stats_prefix);
+	/* The core names the shared connection when it opens it. */
+	struct gw_config core = cfg->core;
+	(void)snprintf(core.shared_client_id, sizeof core.shared_client_id, "%s", names.client_id);
 	struct gw_broker_config bc = {
 		.host = cfg->broker_host,
 		.port = cfg->broker_port,
 		.mqtt_version = cfg->mqtt_version,
-		.client_id = names.client_id,
 		.keepalive_s = cfg->broker_keepalive_s,
 		.reconnect_min_s = cfg->reconnect_min_s,
 		.reconnect_max_s = cfg->reconnect_max_s,
@@ -267,7 +269,7 @@ static int start(struct daemon *d)
 		gw_predefined_file_free(&predefined);
 		return 1;
 	}
-	d->gw = gw_new(&cfg->core, &ops, d);
+	d->gw = gw_new(&core, &ops, d);
 	if (d->gw == NULL || gw_predefined_set(d->gw, predefined.entries, predefined.n) != 0) {
 		gw_log(GW_LOG_ERR, "gateway core: out of memory");
 		gw_predefined_file_free(&predefined);

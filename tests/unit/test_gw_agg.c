@@ -54,6 +54,22 @@ static void test_agg_connect(void **state)
 	fake_free(f);
 }
 
+/* The daemon names the shared connection (several bridges share a broker). */
+static void test_agg_shared_client_id(void **state)
+{
+	struct gw_config cfg;
+	struct fake *f;
+
+	(void)state;
+	fake_cfg(&cfg);
+	cfg.mode = GW_MODE_AGGREGATING;
+	(void)snprintf(cfg.shared_client_id, sizeof cfg.shared_client_id, "snb-groundA-7");
+	f = fake_new_cfg(&cfg);
+	(void)gw_tick(f->gw, f->now);
+	assert_string_equal(fake_call(f, B_OPEN)->client_id, "snb-groundA-7");
+	fake_free(f);
+}
+
 static void test_agg_subscription_refcount(void **state)
 {
 	struct fake *f = agg_new();
@@ -373,6 +389,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_agg_connect),
+		cmocka_unit_test(test_agg_shared_client_id),
 		cmocka_unit_test(test_agg_subscription_refcount),
 		cmocka_unit_test(test_agg_fanout),
 		cmocka_unit_test(test_agg_publish_acks_route_back),
