@@ -67,7 +67,7 @@ void gw_broker_free(struct gw_broker *b);
  * back-off instead, its failure reported from the loop).
  * gw_on_broker_connected() gets rc 0, a CONNACK refusal (> 0: the 3.1.1
  * return code or the MQTT 5 reason code), or a libmosquitto error negated
- * (< 0); gw_broker_reason() puts either in words.
+ * (< 0); the adapter logs what either means on its own line.
  */
 int gw_broker_open(struct gw_broker *b, uint32_t conn, const struct gw_broker_session *s);
 /*
@@ -94,9 +94,6 @@ int gw_broker_own_open(struct gw_broker *b, const char *client_id);
 /* Publish at QoS 0 on the own connection; -1 while it is down. */
 int gw_broker_own_publish(struct gw_broker *b, const char *topic, const void *payload, size_t len,
                           bool retain);
-
-/* What an rc given to gw_on_broker_connected() means ("not authorised"...). */
-const char *gw_broker_reason(const struct gw_broker *b, int rc);
 
 /* Close every connection still open, cleanly (DISCONNECT), for shutdown. */
 void gw_broker_close_all(struct gw_broker *b);

@@ -138,12 +138,3 @@ void brk_log_follow(struct conn *c, bool connecting)
 	mosquitto_log_callback_set(c->mosq, follow ? on_log : NULL);
 }
 
-
-const char *gw_broker_reason(const struct gw_broker *b, int rc)
-{
-	if (rc == 0)
-		return "accepted";
-	if (rc < 0)
-		return mosquitto_strerror(-rc);
-	return brk_connack_text(b, rc);
-}

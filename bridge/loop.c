@@ -210,11 +210,6 @@ void gw_timer_init(struct gw_timer *t, void (*fn)(void *arg, uint64_t now_ms), v
 	t->arg = arg;
 }
 
-bool gw_timer_armed(const struct gw_timer *t)
-{
-	return t->slot != 0;
-}
-
 int gw_timer_arm(struct gw_loop *loop, struct gw_timer *t, uint64_t due_ms)
 {
 	if (t->slot != 0) {

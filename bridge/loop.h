@@ -78,8 +78,6 @@ void gw_timer_init(struct gw_timer *t, void (*fn)(void *arg, uint64_t now_ms), v
 int gw_timer_arm(struct gw_loop *loop, struct gw_timer *t, uint64_t due_ms);
 /* Disarm; safe on a timer that is not armed. */
 void gw_timer_disarm(struct gw_loop *loop, struct gw_timer *t);
-/* True while armed. */
-bool gw_timer_armed(const struct gw_timer *t);
 
 /*
  * Raise the soft RLIMIT_NOFILE to want (0: to the hard limit), never above

@@ -409,8 +409,3 @@ int sim_station_remaining(struct sim_station *st, void (*fn)(void *arg, uint64_t
 	}
 	return 0;
 }
-
-const char *sim_station_state(const struct sim_station *st)
-{
-	return st->running ? snc_state_name(snc_state(st->c)) : "DOWN";
-}

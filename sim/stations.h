@@ -120,7 +120,4 @@ size_t sim_station_queue_depth(const struct sim_station *st);
 /* The counters so far, into *out. */
 void sim_station_stats(const struct sim_station *st, struct sim_station_stats *out);
 
-/* The client core's state, "DOWN" while the station is stopped. */
-const char *sim_station_state(const struct sim_station *st);
-
 #endif
