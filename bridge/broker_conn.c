@@ -240,9 +240,11 @@ static int conn_start(struct conn *c)
 	note_clear(&c->lib_note);
 	brk_log_follow(c, true);
 	errno = 0;
+	brk_nopair_begin();
 	int rc = c->tried ? mosquitto_reconnect_async(c->mosq)
 	                  : mosquitto_connect_bind_async(c->mosq, b->host, b->port, c->keepalive_s,
 	                                                 NULL);
+	brk_nopair_end();
 	c->tried = true;
 	if (rc != MOSQ_ERR_SUCCESS) {
 		c->last_error = rc;
@@ -397,7 +399,9 @@ static int keep_session_v5(struct conn *c)
 	if (mosquitto_property_add_int32(&props, MQTT_PROP_SESSION_EXPIRY_INTERVAL, UINT32_MAX) !=
 	    MOSQ_ERR_SUCCESS)
 		return -1;
+	brk_nopair_begin();
 	int rc = mosquitto_connect_bind_v5(c->mosq, c->b->host, -1, c->keepalive_s, NULL, props);
+	brk_nopair_end();
 	mosquitto_property_free_all(&props);
 	return rc == MOSQ_ERR_INVAL ? 0 : -1;
 }
@@ -422,7 +426,9 @@ struct conn *brk_conn_new(struct gw_broker *b, uint32_t id, enum role role,
 	gw_watch_init(&c->watch, conn_io, c);
 	gw_timer_init(&c->timer, conn_timer, c);
 	errno = 0;
+	brk_nopair_begin();
 	c->mosq = mosquitto_new(client_id, clean, c);
+	brk_nopair_end();
 	if (c->mosq == NULL) {
 		gw_log(GW_LOG_WARN, "broker %s %u (%s): mosquitto_new: %s", brk_role_name(c), id, client_id,
 		       errno == EINVAL ? "client id refused (not UTF-8?)" : strerror(errno));

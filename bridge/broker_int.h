@@ -213,6 +213,12 @@ int brk_core_rc(int rc);
  */
 void brk_log_follow(struct conn *c, bool connecting);
 
+/* broker_nopair.c: socketpair() fails between begin and end (libmosquitto's
+ * unused wake-up pair, see there); nested calls count. */
+void brk_nopair_begin(void);
+void brk_nopair_end(void);
+bool brk_nopair_active(void);
+
 /* ---------------------------------------------------------------- broker.c */
 
 /* libmosquitto's callbacks that report to the core. */

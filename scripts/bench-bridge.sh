@@ -17,7 +17,8 @@
 # Environment: BUILD (default build), BENCH_SECONDS (length of a
 # throughput run, default 2), BENCH_REPS (throughput runs per figure, the
 # median is shown, default 5), BENCH_LAT_REPS (latency runs, default 3),
-# BENCH_BUDGET_S (no run starts after this many seconds, default 540).
+# BENCH_BUDGET_S (no run starts after this many seconds, default 540),
+# BENCH_SECTIONS (which of "throughput latency memory" to run, default all).
 set -u
 BUILD=${BUILD:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -228,6 +229,14 @@ ODD=()
 BENCH_T0=$SECONDS
 
 
+# want SECTION: whether BENCH_SECTIONS (default: all three) names it.
+want() {
+	case " ${BENCH_SECTIONS:-throughput latency memory} " in
+	*" $1 "*) return 0 ;;
+	esac
+	return 1
+}
+
 # ---------------------------------------------------------------- throughput
 
 # median NAME...: of runs NAME..., the one with the median msgs_per_s.
@@ -261,6 +270,7 @@ runs_of() {
 	echo "${out# }"
 }
 
+if want throughput; then
 start_broker
 start_bridge transparent 1000
 echo
@@ -311,9 +321,11 @@ for r in "${RAW[@]}"; do echo "  $r"; done
 stop_bridge
 stop_broker
 echo
+fi
 
 # ---------------------------------------------------------------- latency
 
+if want latency; then
 # Nagle out of every hop but the bridge's own, so that "added" is the bridge's.
 BROKER_NODELAY=true
 start_broker
@@ -358,6 +370,7 @@ echo "every run, µs:"
 for r in "${LAT[@]}"; do echo "  $r"; done
 stop_bridge
 echo
+fi
 
 # ---------------------------------------------------------------- memory
 
@@ -419,6 +432,8 @@ mem_rows() {
 	done
 }
 
+if want memory; then
+[ -n "$BROKER_PID" ] || start_broker
 echo "== sn-bridge resident memory (VmRSS); per client = (RSS with N - RSS idle) / N"
 echo "   clients connect with at most 64 CONNECTs in flight, 20,000 a second, keep-alive"
 echo "   3600 s; CPU idling: /proc/PID/schedstat over 2 s with them connected; descriptor limit"
@@ -450,6 +465,7 @@ stop_bridge
 stop_broker
 echo
 
+fi
 echo "bench-bridge: $((SECONDS - BENCH_T0)) s on $(nproc) cores; the generator, sn-bridge and"
 echo "mosquitto share them, so the throughput rows are a shared-CPU figure."
 if [ ${#ODD[@]} -ne 0 ]; then

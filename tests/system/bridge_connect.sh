@@ -114,3 +114,16 @@ expect CONNACK rc=0
 send PINGREQ
 expect PINGRESP
 EOF2
+
+# A broker connection costs the bridge one descriptor, its socket: not the
+# socket pair libmosquitto would open for its threaded loop
+# (bridge/broker_nopair.c).
+FDS_IDLE=$(ls "/proc/$BRIDGE_PID/fd" | wc -l)
+probe_check "a client's broker connection holds one descriptor" c8 <<EOF2
+send CONNECT clean=1 duration=60 id=st-c8
+expect CONNACK rc=0
+exec test "\$(ls /proc/$BRIDGE_PID/fd | wc -l)" -eq $((FDS_IDLE + 1))
+send DISCONNECT
+expect DISCONNECT
+EOF2
+check "no socket pair warning from libmosquitto in the log" lacks "$BRIDGE_LOG" "socket pair"
