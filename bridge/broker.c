@@ -373,6 +373,7 @@ void gw_broker_free(struct gw_broker *b)
 	b->dead = NULL;
 	while (b->all != NULL)
 		brk_conn_destroy(b->all);
+	brk_custody_free(b);
 	gw_timer_disarm(b->loop, &b->misc);
 	gw_timer_disarm(b->loop, &b->reap);
 	free(b->buckets);

@@ -95,6 +95,45 @@ int gw_broker_own_open(struct gw_broker *b, const char *client_id);
 int gw_broker_own_publish(struct gw_broker *b, const char *topic, const void *payload, size_t len,
                           bool retain);
 
+/*
+ * The custody drainer's connection (bridge/custody.h): its own client id,
+ * a lasting session (CleanSession false; MQTT 5: no session expiry), so
+ * that the broker keeps a QoS 2 message it got the PUBLISH of across a
+ * drop of the connection and the PUBREL that libmosquitto sends after
+ * reconnecting releases it. Before the first such connection, one with
+ * CleanSession true and the same id ends whatever session an earlier run
+ * left: its QoS 2 packet ids would collide with the new run's, which
+ * libmosquitto numbers from 1 again (the broker would take a new message
+ * for the repeat of an old one). Reconnected with back-off until
+ * gw_broker_close_all(). The events go to ev, never to the core.
+ */
+struct gw_broker_custody_events {
+	void (*connected)(void *arg);
+	void (*lost)(void *arg);
+	/* PUBACK or PUBCOMP for token; reason: MQTT 5 reason code (>= 0x80: refused), else 0 */
+	void (*acked)(void *arg, uint32_t token, int reason);
+};
+int gw_broker_custody_open(struct gw_broker *b, const char *client_id,
+                           const struct gw_broker_custody_events *ev, void *arg);
+/* True while the custody connection is up. */
+bool gw_broker_custody_up(const struct gw_broker *b);
+
+/* One MQTT 5 user property. */
+struct gw_broker_prop {
+	const char *name;
+	const char *value;
+};
+/*
+ * Publish on the custody connection (qos 1 or 2). With MQTT 5, expiry_s
+ * (0: none) is the message-expiry interval and the n props are user
+ * properties; with 3.1.1 both are left out. *token: libmosquitto's mid.
+ * 0, or -1 (down, or refused by libmosquitto).
+ */
+int gw_broker_custody_publish(struct gw_broker *b, const char *topic, size_t topic_len,
+                              const uint8_t *payload, size_t len, int qos, bool retain,
+                              uint32_t expiry_s, const struct gw_broker_prop *props, size_t n,
+                              uint32_t *token);
+
 /* Close every connection still open, cleanly (DISCONNECT), for shutdown. */
 void gw_broker_close_all(struct gw_broker *b);
 /* Connections not yet destroyed, open or closing: shutdown waits for 0. */

@@ -20,7 +20,7 @@ uint64_t brk_now_ms(const struct gw_broker *b)
 
 const char *brk_role_name(const struct conn *c)
 {
-	return c->role == ROLE_OWN ? "own" : "conn";
+	return c->role == ROLE_OWN ? "own" : c->role == ROLE_CUSTODY ? "custody" : "conn";
 }
 
 /* The states in which libmosquitto owns a socket (or is making one). */
@@ -136,13 +136,15 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 	c->warned = false;
 	note_clear(&c->tls_note);
 	brk_log_follow(c, false);
-	gw_log(c->role == ROLE_OWN || c->id == GW_CONN_AGGREGATE ? GW_LOG_INFO : GW_LOG_DEBUG,
+	gw_log(c->role != ROLE_CORE || c->id == GW_CONN_AGGREGATE ? GW_LOG_INFO : GW_LOG_DEBUG,
 	       "broker %s %u (%s): connected to %s:%d", brk_role_name(c), c->id, c->client_id, b->host,
 	       b->port);
 	if (c->role == ROLE_CORE && b->gw != NULL) {
 		c->reported = true;
 		gw_on_broker_connected(b->gw, c->id, 0, brk_now_ms(b));
 	}
+	if (c->role == ROLE_CUSTODY)
+		brk_custody_connected(c);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)

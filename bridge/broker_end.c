@@ -43,12 +43,14 @@ void brk_conn_down(struct conn *c, int rc, int err, const char *why)
 	else
 		snprintf(text, sizeof text, "%s", why);
 	/* A broker outage drops every client's connection: their lines are info. */
-	bool shared = c->role == ROLE_OWN || c->id == GW_CONN_AGGREGATE;
+	bool shared = c->role != ROLE_CORE || c->id == GW_CONN_AGGREGATE;
 	if (was == C_UP) {
 		gw_log(shared ? GW_LOG_WARN : GW_LOG_INFO, "broker %s %u (%s): connection lost: %s",
 		       brk_role_name(c), c->id, c->client_id, text);
 		if (c->role == ROLE_CORE && b->gw != NULL)
 			gw_on_broker_disconnected(b->gw, c->id, brk_now_ms(b));
+		if (c->role == ROLE_CUSTODY)
+			brk_custody_lost(c);
 	} else {
 		/* A refusal was logged with its reason by on_connect() already. */
 		if (c->told)

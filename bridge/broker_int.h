@@ -11,6 +11,9 @@
  *   broker_end.c     how a connection ends: lost, refused, closed by its
  *                    owner (DISCONNECT, or the end that publishes the Will),
  *                    and the wait for the broker to close the socket;
+ *   broker_custody.c the custody drainer's own persistent connection
+ *                    (bridge/custody.h) and its publishes with MQTT 5
+ *                    properties;
  *   broker_order.c   the connections by id, and the per-client-id queue
  *                    that keeps two connections with one client id from
  *                    overlapping on the wire;
@@ -60,8 +63,9 @@
 #define WHY_MAX 512u
 
 enum role {
-	ROLE_CORE, /* the core's: events are reported to it */
-	ROLE_OWN,  /* the daemon's own, for the statistics */
+	ROLE_CORE,    /* the core's: events are reported to it */
+	ROLE_OWN,     /* the daemon's own, for the statistics */
+	ROLE_CUSTODY, /* the custody drainer's (broker_custody.c): events go to it */
 };
 
 enum cstate {
@@ -124,6 +128,7 @@ struct gw_broker {
 	struct conn *all;
 	struct conn *dead;
 	struct conn *own;
+	struct brk_custody *custody; /* broker_custody.c, or NULL */
 	size_t count, count_up;
 	uint64_t queue_full_logged;  /* when a full queue was last logged at warn; 0: never */
 
@@ -218,6 +223,14 @@ void brk_log_follow(struct conn *c, bool connecting);
 void brk_nopair_begin(void);
 void brk_nopair_end(void);
 bool brk_nopair_active(void);
+
+/* ---------------------------------------------------------------- broker_custody.c */
+
+/* A custody connection got its CONNACK / was lost after it was up. */
+void brk_custody_connected(struct conn *c);
+void brk_custody_lost(struct conn *c);
+/* gw_broker_free(): forget the custody state (its connections are gone). */
+void brk_custody_free(struct gw_broker *b);
 
 /* ---------------------------------------------------------------- broker.c */
 

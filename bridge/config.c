@@ -3,6 +3,9 @@
  */
 #include "bridge/config.h"
 #include "bridge/log.h"
+#include "bridge/store.h"
+#include "codec/frame.h"
+#include "sn-client/tty.h"
 
 #include <arpa/inet.h>
 #include <assert.h>
@@ -31,6 +34,9 @@ enum kind {
 	K_LEVEL,
 	K_BROKER,
 	K_ADVERTISE,
+	K_SERIAL,
+	K_LINK_DICT,
+	K_SYNC,
 };
 
 struct key {
@@ -67,6 +73,16 @@ static const struct key keys[] = {
 	{"listen", K_LISTEN, F(listen), 0, 0},
 	{"advertise_addr", K_ADVERTISE, F(advertise_addr), 0, 0},
 	{"predefined", K_STR, F(predefined), 0, 0},
+	{"serial", K_SERIAL, 0, 0, 0},
+	/* link frames */
+	{"link_keys", K_STR, F(link.keys), 0, 0},
+	{"link_dict", K_LINK_DICT, 0, 0, 0},
+	{"link_mtu", K_U32, F(link.mtu), 64, MQTTSN_FRAME_MAX},
+	{"link_hold_ms", K_U32, F(link.hold_ms), 0, 3600000},
+	{"link_queue", K_U32, F(link.queue), 0, 16777216},
+	{"link_state_dir", K_STR, F(link.state_dir), 0, 0},
+	{"link_require", K_BOOL, F(link.require), 0, 0},
+	{"link_plain_ok", K_BOOL, F(link.plain_ok), 0, 0},
 	/* MQTT side */
 	{"broker", K_BROKER, 0, 0, 0},
 	{"mqtt_version", K_VERSION, F(mqtt_version), 0, 0},
@@ -81,6 +97,13 @@ static const struct key keys[] = {
 	{"certfile", K_STR, F(certfile), 0, 0},
 	{"keyfile", K_STR, F(keyfile), 0, 0},
 	{"tls_insecure", K_BOOL, F(tls_insecure), 0, 0},
+	/* custody */
+	{"store_dir", K_STR, F(store_dir), 0, 0},
+	{"store_sync", K_SYNC, 0, 0, 0},
+	{"store_max_bytes", K_U64, F(store_max_bytes), 0, UINT64_MAX},
+	{"store_station_msgs", K_U32, F(store_station_msgs), 0, UINT32_MAX},
+	{"store_station_bytes", K_U64, F(store_station_bytes), 0, UINT64_MAX},
+	{"message_ttl_s", K_U32, F(message_ttl_s), 0, UINT32_MAX},
 	/* the daemon */
 	{"stats_interval_s", K_U32, F(stats_interval_s), 0, 86400},
 	{"stats_prefix", K_STR, F(stats_prefix), 0, 0},
@@ -251,6 +274,220 @@ static int set_broker(struct gw_daemon_config *cfg, const char *value, char *err
 	return 0;
 }
 
+/* ---------------------------------------------------------------- listen lines */
+
+/* "link_require", "link_require=off": one word of a listen line into *slot. */
+static int listen_word(const char *w, size_t len, const char *name, uint8_t *slot, bool *matched)
+{
+	size_t n = strlen(name);
+	char v[8];
+	bool on;
+	*matched = len >= n && memcmp(w, name, n) == 0 && (len == n || w[n] == '=');
+	if (!*matched)
+		return 0;
+	if (len == n) {
+		*slot = GW_LISTEN_ON;
+		return 0;
+	}
+	if (len - n - 1 >= sizeof v)
+		return -1;
+	memcpy(v, w + n + 1, len - n - 1);
+	v[len - n - 1] = '\0';
+	if (parse_bool(v, &on) != 0)
+		return -1;
+	*slot = on ? GW_LISTEN_ON : GW_LISTEN_OFF;
+	return 0;
+}
+
+/* "ADDR[:PORT] [link_require[=on|off]] [link_plain_ok[=on|off]]" */
+static int listen_add(struct gw_daemon_config *cfg, const char *value, char *err, size_t errlen)
+{
+	size_t alen = strcspn(value, " \t");
+	uint8_t require = GW_LISTEN_INHERIT, plain_ok = GW_LISTEN_INHERIT;
+	char *addr = strndup(value, alen);
+	if (addr == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (check_numeric(addr, false, err, errlen) != 0) {
+		free(addr);
+		return -1;
+	}
+	/* Each round consumes one word. */
+	for (const char *p = value + alen; *p != '\0';) {
+		p += strspn(p, " \t");
+		size_t wlen = strcspn(p, " \t");
+		bool m1, m2 = false;
+		if (wlen == 0)
+			break;
+		int rc = listen_word(p, wlen, "link_require", &require, &m1);
+		if (rc == 0 && !m1)
+			rc = listen_word(p, wlen, "link_plain_ok", &plain_ok, &m2);
+		if (rc != 0 || (!m1 && !m2)) {
+			char w[CLIP + 1];
+			snprintf(w, sizeof w, "%.*s", (int)(wlen < CLIP ? wlen : CLIP), p);
+			snprintf(err, errlen,
+			         "\"%s\": expected link_require[=on|off] or link_plain_ok[=on|off]", w);
+			free(addr);
+			return -1;
+		}
+		p += wlen;
+	}
+	if (cfg->n_listen == GW_LISTEN_MAX) {
+		snprintf(err, errlen, "more than %u listen lines", GW_LISTEN_MAX);
+		free(addr);
+		return -1;
+	}
+	cfg->listen[cfg->n_listen] = addr;
+	cfg->link.listen_require[cfg->n_listen] = require;
+	cfg->link.listen_plain_ok[cfg->n_listen] = plain_ok;
+	cfg->n_listen++;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- serial lines */
+
+static void serial_line_free(struct gw_serial_line *l)
+{
+	free(l->path);
+	free(l->origin);
+	memset(l, 0, sizeof *l);
+}
+
+static int serial_baud(const char *s, uint32_t *out, char *err, size_t errlen)
+{
+	uint64_t v;
+	char cut[CLIP + 4];
+	if (parse_u64(s, 1, UINT32_MAX, &v) != 0 || !snc_tty_baud_ok((uint32_t)v)) {
+		snprintf(err, errlen, "baud \"%s\" is not a standard rate (1200, 2400, 4800, 9600, "
+		         "19200, 38400, 57600, 115200...)", clip(s, cut, sizeof cut));
+		return -1;
+	}
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* One flag word after the device: "rtscts" or "raw". */
+static int serial_flag(struct gw_serial_line *l, const char *w, char *err, size_t errlen)
+{
+	char cut[CLIP + 4];
+	if (strcmp(w, "rtscts") == 0)
+		l->rtscts = true;
+	else if (strcmp(w, "raw") == 0)
+		l->raw = true;
+	else {
+		snprintf(err, errlen, "\"%s\" is not baud N, rtscts or raw", clip(w, cut, sizeof cut));
+		return -1;
+	}
+	return 0;
+}
+
+/* Add line l (its strings taken over, also on failure) to cfg. */
+static int serial_add(struct gw_daemon_config *cfg, struct gw_serial_line *l, char *err,
+                      size_t errlen)
+{
+	char cut[CLIP + 4];
+	if (cfg->n_serial == GW_SERIAL_MAX) {
+		snprintf(err, errlen, "more than %u serial lines", GW_SERIAL_MAX);
+		serial_line_free(l);
+		return -1;
+	}
+	for (size_t i = 0; i < cfg->n_serial; i++) {
+		if (strcmp(cfg->serial[i].path, l->path) == 0) {
+			snprintf(err, errlen, "%s is already a serial line (%s)",
+			         clip(l->path, cut, sizeof cut),
+			         cfg->serial[i].origin ? cfg->serial[i].origin : "above");
+			serial_line_free(l);
+			return -1;
+		}
+	}
+	cfg->serial[cfg->n_serial++] = *l;
+	return 0;
+}
+
+/* "DEV [baud N] [rtscts] [raw]", the value of a serial line in the file. */
+static int serial_parse_words(struct gw_daemon_config *cfg, const char *value, char *err,
+                              size_t errlen)
+{
+	struct gw_serial_line l = {.baud = SNC_TTY_DEFAULT_BAUD};
+	char *copy = strdup(value), *save = NULL, *w;
+	int rc = 0;
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	w = strtok_r(copy, " \t", &save);
+	if (w == NULL || (l.path = strdup(w)) == NULL) {
+		snprintf(err, errlen, w == NULL ? "a device expected" : "out of memory");
+		free(copy);
+		return -1;
+	}
+	while (rc == 0 && (w = strtok_r(NULL, " \t", &save)) != NULL) {
+		if (strcmp(w, "baud") == 0) {
+			const char *n = strtok_r(NULL, " \t", &save);
+			if (n == NULL) {
+				snprintf(err, errlen, "baud needs a number");
+				rc = -1;
+			} else {
+				rc = serial_baud(n, &l.baud, err, errlen);
+			}
+		} else {
+			rc = serial_flag(&l, w, err, errlen);
+		}
+	}
+	free(copy);
+	if (rc != 0) {
+		serial_line_free(&l);
+		return -1;
+	}
+	return serial_add(cfg, &l, err, errlen);
+}
+
+/* "DEV[:BAUD][,rtscts][,raw]", the value of --serial. */
+static int serial_parse_spec(struct gw_daemon_config *cfg, const char *spec, char *err,
+                             size_t errlen)
+{
+	struct gw_serial_line l = {.baud = SNC_TTY_DEFAULT_BAUD};
+	char *copy = strdup(spec), *save = NULL, *w, *colon;
+	int rc = 0;
+	if (copy == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* The device ends at the first comma; a baud rate follows its last colon. */
+	w = strtok_r(copy, ",", &save);
+	if (w == NULL) {
+		snprintf(err, errlen, "a device expected");
+		free(copy);
+		return -1;
+	}
+	colon = strrchr(w, ':');
+	if (colon != NULL) {
+		*colon = '\0';
+		rc = serial_baud(colon + 1, &l.baud, err, errlen);
+	}
+	if (rc == 0 && w[0] == '\0') {
+		snprintf(err, errlen, "a device expected");
+		rc = -1;
+	}
+	if (rc == 0 && (l.path = strdup(w)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	while (rc == 0 && (w = strtok_r(NULL, ",", &save)) != NULL)
+		rc = serial_flag(&l, w, err, errlen);
+	if (rc == 0 && (l.origin = strdup("--serial")) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		rc = -1;
+	}
+	free(copy);
+	if (rc != 0) {
+		serial_line_free(&l);
+		return -1;
+	}
+	return serial_add(cfg, &l, err, errlen);
+}
+
 /*
  * Store value under key k. err gets the reason alone ("must be 1-65535");
  * the caller adds where.
@@ -303,18 +540,7 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 		}
 		return 0;
 	case K_LISTEN:
-		if (check_numeric(value, false, err, errlen) != 0)
-			return -1;
-		if (cfg->n_listen == GW_LISTEN_MAX) {
-			snprintf(err, errlen, "more than %u listen lines", GW_LISTEN_MAX);
-			return -1;
-		}
-		if (set_string(&cfg->listen[cfg->n_listen], value) != 0) {
-			snprintf(err, errlen, "out of memory");
-			return -1;
-		}
-		cfg->n_listen++;
-		return 0;
+		return listen_add(cfg, value, err, errlen);
 	case K_MODE:
 		if (strcmp(value, "transparent") == 0)
 			cfg->core.mode = GW_MODE_TRANSPARENT;
@@ -345,6 +571,34 @@ static int key_set(struct gw_daemon_config *cfg, const struct key *k, const char
 		return 0;
 	case K_BROKER:
 		return set_broker(cfg, value, err, errlen);
+	case K_SERIAL:
+		return serial_parse_words(cfg, value, err, errlen);
+	case K_SYNC:
+		/* "always", "never" or an interval in milliseconds */
+		if (strcmp(value, "always") == 0) {
+			cfg->store_sync = GW_STORE_SYNC_ALWAYS;
+		} else if (strcmp(value, "never") == 0) {
+			cfg->store_sync = GW_STORE_SYNC_NEVER;
+		} else if (parse_u64(value, 1, 3600000, &v) == 0) {
+			cfg->store_sync = GW_STORE_SYNC_INTERVAL;
+			cfg->store_sync_ms = (uint32_t)v;
+		} else {
+			snprintf(err, errlen, "\"%s\" is not always, never or milliseconds 1-3600000",
+			         clip(value, cut, sizeof cut));
+			return -1;
+		}
+		return 0;
+	case K_LINK_DICT:
+		if (cfg->link.n_dict == GW_LINK_DICT_LINES) {
+			snprintf(err, errlen, "more than %u link_dict lines", GW_LINK_DICT_LINES);
+			return -1;
+		}
+		if (set_string(&cfg->link.dict[cfg->link.n_dict], value) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+		cfg->link.n_dict++;
+		return 0;
 	}
 	return -1;
 }
@@ -400,6 +654,17 @@ int gw_daemon_config_read_stream(struct gw_daemon_config *cfg, FILE *f, const ch
 			snprintf(err, errlen, "%s:%u: %s: %s", name, lineno, key, why);
 			rc = -1;
 			break;
+		}
+		/* A device that fails to open later is reported at its line. */
+		if (k->kind == K_SERIAL) {
+			struct gw_serial_line *l = &cfg->serial[cfg->n_serial - 1];
+			size_t n = strlen(name) + 16;
+			if ((l->origin = malloc(n)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				rc = -1;
+				break;
+			}
+			snprintf(l->origin, n, "%s:%u", name, lineno);
 		}
 		errno = 0;
 	}
@@ -468,9 +733,11 @@ void gw_daemon_names(const struct gw_daemon_config *cfg, const char *host,
 	if (cfg->client_id != NULL) {
 		snprintf(out->client_id, sizeof out->client_id, "%.50s", cfg->client_id);
 		snprintf(out->own_id, sizeof out->own_id, "%.50s-stats", cfg->client_id);
+		snprintf(out->custody_id, sizeof out->custody_id, "%.50s-custody", cfg->client_id);
 	} else {
 		snprintf(out->client_id, sizeof out->client_id, "%s", base);
 		snprintf(out->own_id, sizeof out->own_id, "%s-s", base);
+		snprintf(out->custody_id, sizeof out->custody_id, "%s-c", base);
 	}
 	/* Not under $SYS: mosquitto refuses client publishes there, silently at QoS 0. */
 	if (cfg->stats_prefix != NULL)
@@ -491,17 +758,35 @@ void gw_daemon_config_init(struct gw_daemon_config *cfg)
 	cfg->reconnect_min_s = 1;
 	cfg->reconnect_max_s = 60;
 	cfg->stats_interval_s = 60;
+	/* the store's own defaults (store.h), written out for --help and the example */
+	cfg->store_sync = GW_STORE_SYNC_ALWAYS;
+	cfg->store_sync_ms = 100;
+	cfg->store_max_bytes = 256u << 20;
+	cfg->store_station_msgs = 10000;
+	cfg->store_station_bytes = 16u << 20;
 	cfg->log_level = GW_LOG_INFO;
+	cfg->link.mtu = 1200;
+	cfg->link.hold_ms = 500;
 }
 
 void gw_daemon_config_free(struct gw_daemon_config *cfg)
 {
 	for (size_t i = 0; i < cfg->n_listen; i++)
 		free(cfg->listen[i]);
+	for (size_t i = 0; i < cfg->n_serial; i++)
+		serial_line_free(&cfg->serial[i]);
+	cfg->n_serial = 0;
+	for (size_t i = 0; i < cfg->link.n_dict; i++)
+		free(cfg->link.dict[i]);
+	cfg->link.n_dict = 0;
+	free(cfg->link.keys);
+	free(cfg->link.state_dir);
+	cfg->link.keys = cfg->link.state_dir = NULL;
 	char **strings[] = {&cfg->advertise_addr, &cfg->predefined, &cfg->broker_host,
 	                    &cfg->client_id,      &cfg->username,   &cfg->password,
 	                    &cfg->cafile,         &cfg->capath,     &cfg->certfile,
-	                    &cfg->keyfile,        &cfg->stats_prefix, &cfg->config_path};
+	                    &cfg->keyfile,        &cfg->stats_prefix, &cfg->config_path,
+	                    &cfg->store_dir};
 	for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
 		free(*strings[i]);
 		*strings[i] = NULL;
@@ -534,6 +819,10 @@ int gw_daemon_config_check(const struct gw_daemon_config *cfg, char *err, size_t
 		snprintf(err, errlen, "%s: password without username", where);
 		return -1;
 	}
+	if (cfg->store_dir != NULL && cfg->store_dir[0] == '\0') {
+		snprintf(err, errlen, "%s: store_dir is empty", where);
+		return -1;
+	}
 	if (cfg->client_id != NULL && cfg->client_id[0] == '\0') {
 		snprintf(err, errlen, "%s: client_id is empty", where);
 		return -1;
@@ -553,7 +842,8 @@ void gw_daemon_config_usage(FILE *out, const char *prog)
 {
 	fprintf(out,
 	        "Usage: %s [options]\n"
-	        "MQTT-SN 1.2 gateway: MQTT-SN clients over UDP to an MQTT broker.\n"
+	        "MQTT-SN 1.2 gateway: MQTT-SN clients over UDP and serial lines to an MQTT\n"
+	        "broker.\n"
 	        "\n"
 	        "  -c, --config FILE       read the configuration file FILE (\"key value\" lines;\n"
 	        "                          every key is in sn-bridge.conf.example)\n"
@@ -563,25 +853,43 @@ void gw_daemon_config_usage(FILE *out, const char *prog)
 	        "                          [ADDR]:PORT for IPv6\n"
 	        "      --predefined FILE   predefined topics: \"ID TOPIC\" or \"CLIENTID ID TOPIC\"\n"
 	        "                          lines, reloaded on SIGHUP\n"
+	        "      --serial DEV[:BAUD][,rtscts][,raw]\n"
+	        "                          MQTT-SN over the serial line DEV as well (a port\n"
+	        "                          to one station's modem or radio; 8N1, default\n"
+	        "                          9600 baud; rtscts: hardware flow control; raw:\n"
+	        "                          mqtt-sn-tools' raw stream instead of frames);\n"
+	        "                          repeatable; replaces the file's serial lines\n"
+	        "      --store DIR         custody: keep QoS 1/2 messages from stations in\n"
+	        "                          the store in DIR until the broker has them, and\n"
+	        "                          acknowledge them once they are on disk (store_dir;\n"
+	        "                          store_sync always|never|MS, store_max_bytes,\n"
+	        "                          store_station_msgs, store_station_bytes,\n"
+	        "                          message_ttl_s in the file)\n"
 	        "  -v, --verbose           log debug lines\n"
 	        "      --syslog            log to syslog instead of stderr\n"
 	        "  -h, --help              print this help and exit\n"
 	        "  -V, --version           print the version and exit\n"
 	        "\n"
 	        "Options on the command line override the configuration file.\n"
-	        "Signals: SIGTERM/SIGINT stop, SIGHUP reloads the predefined topics,\n"
-	        "SIGUSR1 logs the statistics. Exit status: 0 stopped by a signal,\n"
+	        "Link frames (batched, compressed, encrypted; codec/FRAMES.md) are set up\n"
+	        "in the file: link_keys, link_dict, link_mtu, link_hold_ms, link_queue,\n"
+	        "link_state_dir, link_require, link_plain_ok, and listen ... link_require.\n"
+	        "Signals: SIGTERM/SIGINT stop, SIGHUP reloads the predefined topics and\n"
+	        "the link keys and dictionaries, SIGUSR1 logs the statistics.\n"
+	        "Exit status: 0 stopped by a signal,\n"
 	        "1 failed while running, 2 bad configuration or command line.\n",
 	        prog, GW_DEFAULT_PORT, GW_DEFAULT_BROKER_PORT);
 }
 
 /* The command line's values, kept apart until the file has been read. */
 struct cli {
-	const char *config, *port, *broker, *predefined;
+	const char *config, *port, *broker, *predefined, *store;
 	bool verbose, syslog;
+	const char *serial[GW_SERIAL_MAX];
+	size_t n_serial;
 };
 
-enum { OPT_PREDEFINED = 256, OPT_SYSLOG };
+enum { OPT_PREDEFINED = 256, OPT_SYSLOG, OPT_SERIAL, OPT_STORE };
 
 /*
  * The option getopt_long() just stopped at, as the user wrote it: a long
@@ -608,6 +916,8 @@ static int parse_args(struct cli *cli, int argc, char **argv, FILE *out, char *e
 		{"predefined", required_argument, NULL, OPT_PREDEFINED},
 		{"verbose", no_argument, NULL, 'v'},
 		{"syslog", no_argument, NULL, OPT_SYSLOG},
+		{"serial", required_argument, NULL, OPT_SERIAL},
+		{"store", required_argument, NULL, OPT_STORE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -624,8 +934,16 @@ static int parse_args(struct cli *cli, int argc, char **argv, FILE *out, char *e
 		case 'p': cli->port = optarg; break;
 		case 'b': cli->broker = optarg; break;
 		case OPT_PREDEFINED: cli->predefined = optarg; break;
+		case OPT_STORE: cli->store = optarg; break;
 		case 'v': cli->verbose = true; break;
 		case OPT_SYSLOG: cli->syslog = true; break;
+		case OPT_SERIAL:
+			if (cli->n_serial == GW_SERIAL_MAX) {
+				snprintf(err, errlen, "more than %u --serial options", GW_SERIAL_MAX);
+				return GW_CONFIG_ERROR;
+			}
+			cli->serial[cli->n_serial++] = optarg;
+			break;
 		case 'h':
 			gw_daemon_config_usage(out, prog);
 			return GW_CONFIG_EXIT;
@@ -675,9 +993,24 @@ enum gw_config_result gw_daemon_config_load(struct gw_daemon_config *cfg, int ar
 		snprintf(err, errlen, "-b %s", why);
 		return GW_CONFIG_ERROR;
 	}
+	if (cli.store != NULL && set_string(&cfg->store_dir, cli.store) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return GW_CONFIG_ERROR;
+	}
 	if (cli.predefined != NULL && set_string(&cfg->predefined, cli.predefined) != 0) {
 		snprintf(err, errlen, "out of memory");
 		return GW_CONFIG_ERROR;
+	}
+	if (cli.n_serial > 0) {
+		for (size_t i = 0; i < cfg->n_serial; i++)
+			serial_line_free(&cfg->serial[i]);
+		cfg->n_serial = 0;
+	}
+	for (size_t i = 0; i < cli.n_serial; i++) {
+		if (serial_parse_spec(cfg, cli.serial[i], why, sizeof why) != 0) {
+			snprintf(err, errlen, "--serial %s: %s", cli.serial[i], why);
+			return GW_CONFIG_ERROR;
+		}
 	}
 	if (cli.verbose)
 		cfg->log_level = GW_LOG_DEBUG;

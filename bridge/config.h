@@ -17,9 +17,46 @@
 #include "bridge/gw.h"
 
 #define GW_LISTEN_MAX 16u           /* "listen" lines */
+#define GW_SERIAL_MAX 16u           /* "serial" lines */
 #define GW_DEFAULT_PORT 1884u       /* MQTT-SN over UDP, by custom */
 #define GW_DEFAULT_BROKER_PORT 1883u
 #define GW_DEFAULT_BROKER_TLS_PORT 8883u
+
+/*
+ * A serial line (bridge/serial.h): a device that is a point-to-point link
+ * to one station's modem or radio. From "serial DEV [baud N] [rtscts]
+ * [raw]" in the file or --serial DEV[:BAUD][,rtscts][,raw].
+ */
+struct gw_serial_line {
+	char *path;                     /* the device */
+	uint32_t baud;                  /* a standard rate; default 9600 */
+	bool rtscts;                    /* hardware flow control */
+	bool raw;                       /* mqtt-sn-tools' raw stream instead of frames */
+	char *origin;                   /* "FILE:LINE" or "--serial", for messages */
+};
+
+/*
+ * Link frames (bridge/link.h): the stations' keys, the dictionaries, and
+ * which listeners require frames or take unencrypted ones. A listen line
+ * may end in "link_require[=on|off]" and "link_plain_ok[=on|off]"; what
+ * it does not say comes from the global keys.
+ */
+#define GW_LINK_DICT_LINES 8u       /* "link_dict" lines */
+#define GW_LINK_STATE_DIR "/var/lib/snbridge/link"
+enum { GW_LISTEN_INHERIT = 0, GW_LISTEN_ON = 1, GW_LISTEN_OFF = 2 };
+struct gw_link_settings {
+	char *keys;                     /* link_keys: the key file, or NULL */
+	size_t n_dict;
+	char *dict[GW_LINK_DICT_LINES]; /* link_dict: dictionary files; the last one is sent with */
+	uint32_t mtu;                   /* link_mtu: largest frame the bridge sends */
+	uint32_t hold_ms;               /* link_hold_ms: longest a message waits for company */
+	uint32_t queue;                 /* link_queue: octets queued per station; 0: the codec's */
+	char *state_dir;                /* link_state_dir; NULL: GW_LINK_STATE_DIR */
+	bool require;                   /* link_require: refuse plain MQTT-SN */
+	bool plain_ok;                  /* link_plain_ok: take unencrypted frames */
+	uint8_t listen_require[GW_LISTEN_MAX];  /* GW_LISTEN_* per listen line */
+	uint8_t listen_plain_ok[GW_LISTEN_MAX];
+};
 
 /* Everything sn-bridge can be told. Strings are owned (malloc'd). */
 struct gw_daemon_config {
@@ -31,6 +68,9 @@ struct gw_daemon_config {
 	char *listen[GW_LISTEN_MAX];    /* "ADDR", "ADDR:PORT" or "[ADDR6]:PORT" */
 	char *advertise_addr;           /* "HOST:PORT" or NULL: no advertise destination */
 	char *predefined;               /* predefined topics file or NULL */
+	size_t n_serial;
+	struct gw_serial_line serial[GW_SERIAL_MAX];
+	struct gw_link_settings link;   /* link frames */
 
 	/* MQTT side */
 	char *broker_host;              /* numeric address or a name resolved once at start */
@@ -43,6 +83,15 @@ struct gw_daemon_config {
 	char *username, *password;
 	char *cafile, *capath, *certfile, *keyfile;
 	bool tls_insecure;              /* skip the broker's host name check */
+
+	/* custody (bridge/custody.h, README "Custody"): on when store_dir is set */
+	char *store_dir;                /* store_dir: the custody store's directory, or NULL */
+	int store_sync;                 /* store_sync: enum gw_store_sync (always, never, N ms) */
+	uint32_t store_sync_ms;         /* ... its interval under GW_STORE_SYNC_INTERVAL */
+	uint64_t store_max_bytes;       /* store_max_bytes: live octets in the store */
+	uint32_t store_station_msgs;    /* store_station_msgs: a station's uplink messages */
+	uint64_t store_station_bytes;   /* store_station_bytes: ... and their octets */
+	uint32_t message_ttl_s;         /* message_ttl_s: 0, none; else the message expiry */
 
 	/* the daemon */
 	uint32_t stats_interval_s;      /* 0: no statistics publishing */
@@ -67,6 +116,7 @@ enum gw_config_result {
 struct gw_daemon_names {
 	char client_id[64];     /* the shared (aggregating) connection's */
 	char own_id[64];        /* the statistics connection's */
+	char custody_id[64];    /* the custody drainer's connection's */
 	char stats_prefix[320]; /* topic prefix of the statistics */
 };
 
@@ -78,6 +128,7 @@ struct gw_daemon_names {
  * other's connections nor mix their statistics:
  *   client_id     "snb-<host>-<gw_id>"          (configured: as given)
  *   own_id        "snb-<host>-<gw_id>-s"        (configured: "<client_id>-stats")
+ *   custody_id    "snb-<host>-<gw_id>-c"        (configured: "<client_id>-custody")
  *   stats_prefix  "snbridge/<host>/<gw_id>/stats"
  * <host> keeps only the letters and digits of host's first label (the
  * characters every MQTT 3.1.1 server accepts), and is shortened so that

@@ -30,7 +30,7 @@ void gw_config_defaults(struct gw_config *cfg)
 	cfg->retry_max_ms = 120000;
 	cfg->retry_count = 5;
 	cfg->connect_timeout_ms = 60000;
-	cfg->max_inflight = 8;
+	cfg->max_inflight = 64; /* a link frame brings some 30 PUBLISHes at once */
 	cfg->max_subscriptions = 64;
 	cfg->log_interval_ms = 60000;
 }

@@ -64,6 +64,12 @@ struct gw_config {
 	uint32_t max_subscriptions;    /* subscriptions per client */
 	uint32_t log_interval_ms;      /* one log line per cause and client per interval */
 	char shared_client_id[64];     /* MQTT client id of GW_CONN_AGGREGATE; "": sn-bridge-<gw_id> */
+
+	/* custody (README "Custody"): a QoS 1/2 PUBLISH from a client is
+	 * acknowledged once gw_ops.custody_put has it on disk, whatever the
+	 * broker's state; the daemon forwards it. false: PUBACK only after
+	 * the broker's ack. Needs the three custody_* callbacks. */
+	bool custody;
 };
 
 /*
@@ -189,7 +195,36 @@ struct gw_ops {
 	                          uint32_t *token);
 	/* One finished log line, without a newline. */
 	void (*log)(void *ctx, enum gw_log_level level, const char *line);
+
+	/*
+	 * Custody (gw_config.custody), see "Custody" below. custody_put
+	 * stores a client's QoS 1/2 PUBLISH (msg_id: the client's, kept for
+	 * QoS 2) durably and returns 0, or GW_CUSTODY_FULL / GW_CUSTODY_IO
+	 * when it did not store it. custody_held: the client's QoS 2 msg_id
+	 * is stored and its PUBREL not seen. custody_release: the PUBREL,
+	 * durably; 0 (also when nothing was held) or < 0 when it could not
+	 * be recorded.
+	 */
+	int (*custody_put)(void *ctx, const char *client_id, const char *topic, size_t topic_len,
+	                   const uint8_t *payload, size_t len, int qos, bool retain,
+	                   uint16_t msg_id);
+	bool (*custody_held)(void *ctx, const char *client_id, uint16_t msg_id);
+	int (*custody_release)(void *ctx, const char *client_id, uint16_t msg_id);
 };
+
+/*
+ * Custody: what custody_put returns when it did not store the message.
+ * The core answers both with PUBACK congestion (5.3.10) and counts them
+ * (drop_store_full, drop_store_io). In custody mode a QoS 1 PUBLISH gets
+ * PUBACK and a QoS 2 PUBREC as soon as custody_put returned 0; a QoS 2
+ * PUBLISH with DUP whose msg id custody_held() knows is a retransmission
+ * (also after a restart: the hold is on disk) and gets PUBREC again,
+ * stored once; PUBREL is custody_release() and then PUBCOMP. The broker
+ * connection's state does not matter to these, and a CONNECT is accepted
+ * without waiting for it. QoS 0 and -1 go to the broker as before.
+ */
+#define GW_CUSTODY_FULL (-1)
+#define GW_CUSTODY_IO (-2)
 
 /* ---------------------------------------------------------------- lifecycle */
 
@@ -269,7 +304,8 @@ struct gw_stats {
 	/* additions by the core's author: drop_limit is the sum of
 	 * drop_clients, drop_topics, drop_subscriptions, drop_pending,
 	 * drop_sleep_buffer and drop_too_big; drop_congestion of
-	 * drop_broker_down, drop_broker_refused and drop_inflight */
+	 * drop_broker_down, drop_broker_refused, drop_inflight, drop_store_full
+	 * and drop_store_io */
 	uint64_t broker_msgs;           /* messages received from the broker */
 	uint64_t broker_bytes_in;       /* their payload octets */
 	uint64_t broker_bytes_out;      /* payload octets published to the broker */
@@ -290,6 +326,11 @@ struct gw_stats {
 	uint64_t connects;              /* CONNACK accepted */
 	uint64_t lost;                  /* clients declared lost (keep-alive, sleep, retries) */
 	uint64_t wills;                 /* Wills fired */
+	/* custody: PUBACK congestion because the store is full (its byte or
+	 * per-station limits) or could not write; both also in drop_congestion */
+	uint64_t drop_store_full;
+	uint64_t drop_store_io;
+	uint64_t custody_in;            /* QoS 1/2 PUBLISHes taken into custody */
 };
 
 enum gw_client_state {

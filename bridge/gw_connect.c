@@ -113,7 +113,7 @@ static int open_conn(struct gw *gw, struct gw_session *s)
 static void proceed(struct gw *gw, struct gw_session *s, uint64_t now)
 {
 	if (gw_aggregating(gw)) {
-		if (gw->shared != GW_SHARED_UP) {
+		if (gw->shared != GW_SHARED_UP && !gw->cfg.custody) {
 			gw_shared_ensure(gw, now);
 			gw_note(gw, s, GW_CAUSE_BROKER_DOWN, now, "CONNACK congestion: broker down");
 			gw_conn_refuse(gw, s, MQTTSN_RC_CONGESTION, now);
@@ -128,8 +128,22 @@ static void proceed(struct gw *gw, struct gw_session *s, uint64_t now)
 		return;
 	}
 	if (open_conn(gw, s) != 0) {
+		if (gw->cfg.custody) {
+			/* its QoS 1/2 messages go into custody all the same; the
+			 * rest waits for its next CONNECT to open the connection */
+			gw_say(gw, GW_LOG_WARN, "client %s: no broker connection; "
+			       "accepted for custody", s->client_id);
+			gw_conn_accept(gw, s, now);
+			return;
+		}
 		gw_note(gw, s, GW_CAUSE_BROKER_REFUSED, now, "CONNACK congestion: broker_open failed");
 		gw_conn_refuse(gw, s, MQTTSN_RC_CONGESTION, now);
+		return;
+	}
+	if (gw->cfg.custody) {
+		/* the station's publishes do not need the broker: no waiting
+		 * (a refusal or a drop later only marks the connection down) */
+		gw_conn_accept(gw, s, now);
 		return;
 	}
 	s->phase = GW_PHASE_BROKER;

@@ -9,6 +9,15 @@
  * the daemon's MQTT client finishes what it took after reconnecting, so
  * the entry waits for that ack instead of answering congestion, and only
  * a connection closed for good (gw_up_fail_all) ends it unacknowledged.
+ *
+ * In custody mode (gw_config.custody) the daemon's store takes the place
+ * of the broker: the message is acknowledged once custody_put() has it on
+ * disk, and the daemon forwards it when the broker is reachable. The
+ * duplicate check of QoS 2 then lives in the store too (custody_held),
+ * because it must survive a restart of the bridge: a station that
+ * retransmits after the bridge came back must get PUBREC, not a second
+ * copy. It comes before the topic check for that reason: the restarted
+ * bridge no longer knows the topic id the retransmission carries.
  */
 #include <string.h>
 
@@ -130,6 +139,52 @@ static void publish_m1(struct gw *gw, struct gw_session *s, const struct gw_rx *
 	GW_STAT_ADD(gw, s, broker_bytes_out, m->u.publish.data.len);
 }
 
+/* ---------------------------------------------------------------- custody */
+
+/*
+ * A QoS 2 PUBLISH with DUP whose msg id is held: the station did not get
+ * our PUBREC. Without DUP a held id is a new message (the station lost
+ * its state and started its ids again): storing it again loses nothing,
+ * answering PUBREC alone would.
+ */
+static bool custody_repeat(struct gw *gw, struct gw_session *s, const struct mqttsn_msg *m)
+{
+	if (m->u.publish.flags.qos != 2 || !m->u.publish.flags.dup ||
+	    gw->ops.custody_held == NULL)
+		return false;
+	if (!gw->ops.custody_held(gw->ctx, s->client_id, m->u.publish.msg_id))
+		return false;
+	gw_tx_msg_id(gw, s, MQTTSN_PUBREC, m->u.publish.msg_id);
+	return true;
+}
+
+static void custody_publish(struct gw *gw, struct gw_session *s, const struct gw_rx *rx,
+                            const struct mqttsn_msg *m, const char *name, size_t len)
+{
+	int qos = m->u.publish.flags.qos;
+	uint16_t id = m->u.publish.topic_id, msg_id = m->u.publish.msg_id;
+	int r = gw->ops.custody_put == NULL
+	            ? GW_CUSTODY_IO
+	            : gw->ops.custody_put(gw->ctx, s->client_id, name, len, m->u.publish.data.ptr,
+	                                  m->u.publish.data.len, qos, m->u.publish.flags.retain,
+	                                  msg_id);
+
+	if (r != 0) {
+		if (r == GW_CUSTODY_FULL)
+			gw_note(gw, s, GW_CAUSE_STORE_FULL, rx->now, "PUBACK congestion: store full");
+		else
+			gw_note(gw, s, GW_CAUSE_STORE_IO, rx->now,
+			        "PUBACK congestion: store could not write");
+		gw_tx_puback(gw, s, NULL, id, msg_id, MQTTSN_RC_CONGESTION);
+		return;
+	}
+	GW_STAT_ADD(gw, s, custody_in, 1);
+	if (qos == 1)
+		gw_tx_puback(gw, s, NULL, id, msg_id, MQTTSN_RC_ACCEPTED);
+	else
+		gw_tx_msg_id(gw, s, MQTTSN_PUBREC, msg_id);
+}
+
 /* ---------------------------------------------------------------- QoS 0, 1, 2 */
 
 void gw_up_on_publish(struct gw *gw, struct gw_session *s, const struct gw_rx *rx,
@@ -148,11 +203,17 @@ void gw_up_on_publish(struct gw *gw, struct gw_session *s, const struct gw_rx *r
 		publish_m1(gw, s, rx, m);
 		return;
 	}
+	if (gw->cfg.custody && qos > 0 && custody_repeat(gw, s, m))
+		return;
 	if (!gw_up_topic(gw, s, m->u.publish.flags.topic_id_type, id, &name, &len, sbuf)) {
 		/* 6.6: the client learns to REGISTER again */
 		gw_note(gw, s, GW_CAUSE_INVALID_TOPIC, rx->now, "PUBLISH on unknown topic id 0x%04x",
 		        (unsigned)id);
 		gw_tx_puback(gw, s, NULL, id, msg_id, MQTTSN_RC_INVALID_TOPIC_ID);
+		return;
+	}
+	if (gw->cfg.custody && qos > 0) {
+		custody_publish(gw, s, rx, m, name, len);
 		return;
 	}
 	if (qos > 0 && (u = up_find(s, msg_id)) != NULL) {
@@ -229,6 +290,18 @@ void gw_up_on_pubrel(struct gw *gw, struct gw_session *s, const struct gw_rx *rx
 {
 	struct gw_uplink *u = up_find(s, m->u.msg_id);
 
+	if (gw->cfg.custody && u == NULL) {
+		/* no PUBCOMP before the release is on disk: a stale hold would
+		 * answer a later new message with this id PUBREC and store nothing */
+		if (gw->ops.custody_release != NULL &&
+		    gw->ops.custody_release(gw->ctx, s->client_id, m->u.msg_id) < 0) {
+			gw_note(gw, s, GW_CAUSE_STORE_IO, rx->now, "PUBREL %u: store could not write",
+			        (unsigned)m->u.msg_id);
+			return;
+		}
+		gw_tx_msg_id(gw, s, MQTTSN_PUBCOMP, m->u.msg_id);
+		return;
+	}
 	if (u != NULL && u->state == GW_UP_FORWARDING) {
 		/* PUBREL before our PUBREC: the broker may not have it yet */
 		gw_note(gw, s, GW_CAUSE_PROTOCOL, rx->now, "PUBREL %u before PUBREC",

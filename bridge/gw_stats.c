@@ -30,6 +30,8 @@ static void count(struct gw_stats *st, enum gw_cause cause)
 	case GW_CAUSE_CLIENT_REFUSED: st->drop_client_refused++; break;
 	case GW_CAUSE_DISCARDED: st->drop_discarded++; break;
 	case GW_CAUSE_NO_SUBSCRIPTION: st->drop_no_subscription++; break;
+	case GW_CAUSE_STORE_FULL: st->drop_store_full++; st->drop_congestion++; break;
+	case GW_CAUSE_STORE_IO: st->drop_store_io++; st->drop_congestion++; break;
 	case GW_CAUSE_COUNT: break;
 	}
 }
@@ -41,6 +43,7 @@ static const char *cause_name(enum gw_cause cause)
 		"max_subscriptions", "max_pending", "max_sleep_buffer", "max_msg_size",
 		"broker down", "broker refused", "max_inflight", "invalid topic id",
 		"QoS -1 refused", "refused by client", "discarded", "no subscription",
+		"store full", "store write failed",
 	};
 
 	return (unsigned)cause < GW_CAUSE_COUNT ? names[cause] : "?";

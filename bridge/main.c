@@ -1,7 +1,7 @@
 /*
  * main.c - sn-bridge: arguments and wiring. The gateway core (gw.h) in the
- * event loop (loop.h), with the UDP transport (udp.h), the broker adapter
- * (broker.h), the statistics (stats.h) and the signals.
+ * event loop (loop.h), with the UDP and serial transports (udp.h, serial.h),
+ * the broker adapter (broker.h), the statistics (stats.h) and the signals.
  */
 #include <signal.h>
 #include <stdint.h>
@@ -12,10 +12,14 @@
 
 #include "bridge/broker.h"
 #include "bridge/config.h"
+#include "bridge/custody.h"
 #include "bridge/gw.h"
+#include "bridge/link.h"
+#include "bridge/link_daemon.h"
 #include "bridge/log.h"
 #include "bridge/loop.h"
 #include "bridge/predefined.h"
+#include "bridge/serial.h"
 #include "bridge/stats.h"
 #include "bridge/udp.h"
 
@@ -28,7 +32,10 @@ struct daemon {
 	struct gw_daemon_config cfg;
 	struct gw_loop *loop;
 	struct gw_udp *udp;
+	struct gw_serial *serial;
+	struct gw_dlink *link;          /* link frames between the transports and the core */
 	struct gw_broker *broker;
+	struct gw_custody *custody;     /* NULL unless store_dir is set */
 	struct gw *gw;
 	struct gw_stats_pub *stats;
 	struct gw_timer tick;
@@ -38,10 +45,28 @@ struct daemon {
 
 /* ---------------------------------------------------------------- gw_ops */
 
+/* An address for the log, by the transport it belongs to. */
+static const char *addr_format(const struct gw_addr *a, char *buf, size_t cap)
+{
+	return gw_serial_owns(a) ? gw_serial_addr_format(a, buf, cap) : gw_udp_addr_format(a, buf, cap);
+}
+
+/* A datagram on the wire: a frame of the link layer or a plain message. */
+static void transmit(void *ctx, const struct gw_addr *to, const uint8_t *buf, size_t len)
+{
+	struct daemon *d = ctx;
+	/* Serial lines have link numbers of their own (serial.h). */
+	if (to != NULL && gw_serial_owns(to))
+		gw_serial_send(d->serial, to, buf, len);
+	else
+		gw_udp_send(d->udp, to, buf, len);
+}
+
+/* The core's messages go through the link layer, which frames those of framed stations. */
 static void op_send(void *ctx, const struct gw_addr *to, const uint8_t *buf, size_t len)
 {
 	struct daemon *d = ctx;
-	gw_udp_send(d->udp, to, buf, len);
+	gw_link_send(gw_dlink_link(d->link), to, buf, len, gw_loop_now(d->loop));
 }
 
 static int op_broker_open(void *ctx, uint32_t conn, const struct gw_broker_session *s)
@@ -84,13 +109,42 @@ static void op_log(void *ctx, enum gw_log_level level, const char *line)
 	gw_log_line(level, line);
 }
 
+static int op_custody_put(void *ctx, const char *client_id, const char *topic, size_t topic_len,
+                          const uint8_t *payload, size_t len, int qos, bool retain,
+                          uint16_t msg_id)
+{
+	struct daemon *d = ctx;
+	return gw_custody_put(d->custody, client_id, topic, topic_len, payload, len, qos, retain,
+	                      msg_id);
+}
+
+static bool op_custody_held(void *ctx, const char *client_id, uint16_t msg_id)
+{
+	struct daemon *d = ctx;
+	return gw_custody_held(d->custody, client_id, msg_id);
+}
+
+static int op_custody_release(void *ctx, const char *client_id, uint16_t msg_id)
+{
+	struct daemon *d = ctx;
+	return gw_custody_release(d->custody, client_id, msg_id);
+}
+
 /* ---------------------------------------------------------------- events */
 
 static void on_datagram(void *arg, const struct gw_addr *from, const uint8_t *buf, size_t len)
 {
 	struct daemon *d = arg;
 	if (!d->stopping)
-		gw_on_datagram(d->gw, from, buf, len, gw_loop_now(d->loop));
+		gw_link_on_datagram(gw_dlink_link(d->link), from, buf, len, gw_loop_now(d->loop));
+}
+
+/* A plain MQTT-SN message, from the wire or out of a link frame. */
+static void deliver(void *arg, const struct gw_addr *from, const uint8_t *msg, size_t len,
+                    uint64_t now)
+{
+	struct daemon *d = arg;
+	gw_on_datagram(d->gw, from, msg, len, now);
 }
 
 static void arm_tick(struct daemon *d, uint64_t due)
@@ -118,6 +172,9 @@ static void on_prepare(void *arg, uint64_t now)
 		return;
 	}
 	arm_tick(d, gw_next_deadline(d->gw));
+	gw_dlink_prepare(d->link);
+	if (d->custody != NULL)
+		gw_custody_prepare(d->custody);
 }
 
 static void on_grace_over(void *arg, uint64_t now)
@@ -164,12 +221,15 @@ static void on_signal(void *arg, int signo)
 		d->stopping = true;
 		gw_timer_disarm(d->loop, &d->tick);
 		gw_shutdown(d->gw, now);
+		/* The DISCONNECTs to framed stations go out now, not after link_hold_ms. */
+		gw_link_flush_all(gw_dlink_link(d->link), now);
 		gw_broker_close_all(d->broker);
 		if (gw_timer_arm(d->loop, &d->grace, now + SHUTDOWN_GRACE_MS) != 0)
 			gw_loop_stop(d->loop);
 		break;
 	case SIGHUP:
 		reload_predefined(d);
+		gw_dlink_reload(d->link, now);
 		break;
 	case SIGUSR1:
 		gw_stats_pub_dump(d->stats, now);
@@ -211,6 +271,9 @@ static int start(struct daemon *d)
 		.broker_subscribe = op_broker_subscribe,
 		.broker_unsubscribe = op_broker_unsubscribe,
 		.log = op_log,
+		.custody_put = op_custody_put,
+		.custody_held = op_custody_held,
+		.custody_release = op_custody_release,
 	};
 	const struct gw_daemon_config *cfg = &d->cfg;
 	struct gw_predefined_file predefined = {0};
@@ -262,12 +325,45 @@ static int start(struct daemon *d)
 		gw_predefined_file_free(&predefined);
 		return 2;
 	}
+	core.custody = cfg->store_dir != NULL;
+	if (core.custody) {
+		struct gw_custody_config cc = {
+			.dir = cfg->store_dir,
+			.ttl_s = cfg->message_ttl_s,
+			.client_id = names.custody_id,
+		};
+		gw_store_config_defaults(&cc.store);
+		cc.store.sync = (enum gw_store_sync)cfg->store_sync;
+		cc.store.interval_ms = cfg->store_sync_ms;
+		cc.store.max_bytes = cfg->store_max_bytes;
+		cc.store.up_station_msgs = cfg->store_station_msgs;
+		cc.store.up_station_bytes = cfg->store_station_bytes;
+		d->custody = gw_custody_new(d->loop, d->broker, &cc, err, sizeof err);
+		if (d->custody == NULL) {
+			gw_log(GW_LOG_ERR, "%s", err);
+			gw_predefined_file_free(&predefined);
+			return 1;
+		}
+	}
+	d->link = gw_dlink_new(d->loop, cfg, deliver, transmit, addr_format, d, err, sizeof err);
+	if (d->link == NULL) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		gw_predefined_file_free(&predefined);
+		return 2;
+	}
 	d->udp = gw_udp_new(d->loop, cfg->listen, cfg->n_listen, cfg->port, cfg->advertise_addr,
 	                    on_datagram, d, err, sizeof err);
 	if (d->udp == NULL) {
 		gw_log(GW_LOG_ERR, "%s", err);
 		gw_predefined_file_free(&predefined);
 		return 1;
+	}
+	d->serial = gw_serial_new(d->loop, cfg->serial, cfg->n_serial, on_datagram, d, err,
+	                          sizeof err);
+	if (d->serial == NULL) {
+		gw_log(GW_LOG_ERR, "%s", err);
+		gw_predefined_file_free(&predefined);
+		return 2;
 	}
 	d->gw = gw_new(&core, &ops, d);
 	if (d->gw == NULL || gw_predefined_set(d->gw, predefined.entries, predefined.n) != 0) {
@@ -287,6 +383,9 @@ static int start(struct daemon *d)
 		gw_log(GW_LOG_ERR, "statistics: out of memory");
 		return 1;
 	}
+	gw_stats_pub_set_serial(d->stats, d->serial);
+	gw_stats_pub_set_link(d->stats, gw_dlink_link(d->link));
+	gw_stats_pub_set_custody(d->stats, d->custody);
 	if (cfg->stats_interval_s > 0) {
 		if (gw_broker_own_open(d->broker, names.own_id) != 0)
 			gw_log(GW_LOG_WARN, "statistics connection could not be set up; not published");
@@ -308,7 +407,10 @@ static void stop(struct daemon *d)
 		gw_broker_attach(d->broker, NULL);
 	gw_free(d->gw);
 	gw_broker_free(d->broker);
+	gw_custody_free(d->custody);
 	gw_udp_free(d->udp);
+	gw_serial_free(d->serial);
+	gw_dlink_free(d->link);
 	if (d->loop != NULL) {
 		gw_timer_disarm(d->loop, &d->tick);
 		gw_timer_disarm(d->loop, &d->grace);

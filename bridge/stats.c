@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bridge/custody.h"
 #include "bridge/log.h"
 
 #define TOPIC_MAX 512
@@ -18,6 +19,9 @@ struct gw_stats_pub {
 	const struct gw *gw;
 	struct gw_broker *broker;
 	const struct gw_udp *udp;
+	const struct gw_serial *serial;
+	struct gw_link *link;
+	const struct gw_custody *custody;
 	char *prefix;
 	uint32_t interval_s;
 	uint64_t started;
@@ -39,17 +43,109 @@ static const struct {
 	FIELD(drop_pending),      FIELD(drop_too_big),      FIELD(drop_broker_down),
 	FIELD(drop_broker_refused), FIELD(drop_inflight),   FIELD(drop_client_refused),
 	FIELD(drop_discarded),    FIELD(drop_no_subscription), FIELD(connects),
-	FIELD(lost),              FIELD(wills),
+	FIELD(lost),              FIELD(wills),             FIELD(drop_store_full),
+	FIELD(drop_store_io),     FIELD(custody_in),
 #undef FIELD
 };
 
 #define NFIELDS (sizeof fields / sizeof fields[0])
+
+/* The serial lines' counters, by the name they are published under. */
+static const struct {
+	const char *name;
+	size_t offset;
+} serial_fields[] = {
+#define FIELD(f) {#f, offsetof(struct gw_serial_stats, f)}
+	FIELD(frames_in),  FIELD(frames_out), FIELD(damaged),
+	FIELD(discarded),  FIELD(send_drops), FIELD(line_errors),
+#undef FIELD
+};
+
+#define NSERIAL (sizeof serial_fields / sizeof serial_fields[0])
+
+/* The link layer's counters (link.h), by the name they are published under. */
+static const struct {
+	const char *name;
+	size_t offset;
+} link_fields[] = {
+#define FIELD(f) {#f, offsetof(struct gw_link_stats, link.f)}
+	FIELD(frames_in),     FIELD(frames_out),     FIELD(bytes_in),       FIELD(bytes_out),
+	FIELD(msgs_in),       FIELD(msgs_out),       FIELD(frags_in),       FIELD(frags_out),
+	FIELD(compressed_out), FIELD(drop_queue_full), FIELD(drop_too_big), FIELD(bad_malformed),
+	FIELD(bad_version),   FIELD(bad_key),        FIELD(bad_dict),       FIELD(bad_auth),
+	FIELD(bad_replayed),  FIELD(bad_too_old),    FIELD(bad_inflate),    FIELD(bad_bomb),
+	FIELD(bad_fragment),  FIELD(bad_other),      FIELD(reasm_evicted),
+#undef FIELD
+#define FIELD(f) {#f, offsetof(struct gw_link_stats, f)}
+	FIELD(plain_refused), FIELD(plain_forged),   FIELD(id_refused),     FIELD(unknown_station),
+	FIELD(probe_throttled), FIELD(probes),       FIELD(plain_frame_refused), FIELD(bad_unbound),
+	FIELD(peers_full),    FIELD(rebinds),        FIELD(state_saves),    FIELD(state_errors),
+	FIELD(stations),      FIELD(peers),          FIELD(bound),
+#undef FIELD
+};
+
+#define NLINK (sizeof link_fields / sizeof link_fields[0])
+
+static uint64_t link_value(const struct gw_link_stats *s, size_t i)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)s + link_fields[i].offset, sizeof v);
+	return v;
+}
+
+/* The link layer's counters when it has anything to say (stations, peers or refusals). */
+static const struct gw_link_stats *link_stats(const struct gw_stats_pub *sp)
+{
+	if (sp->link == NULL)
+		return NULL;
+	const struct gw_link_stats *s = gw_link_stats(sp->link);
+	bool any = s->stations || s->peers || s->link.frames_in || s->plain_refused ||
+	           s->plain_forged || s->id_refused || s->unknown_station || s->probe_throttled ||
+	           s->plain_frame_refused || s->bad_unbound;
+	return any ? s : NULL;
+}
+
+static uint64_t serial_value(const struct gw_serial_stats *s, size_t i)
+{
+	uint64_t v;
+	memcpy(&v, (const char *)s + serial_fields[i].offset, sizeof v);
+	return v;
+}
 
 static uint64_t field_value(const struct gw_stats *s, size_t i)
 {
 	uint64_t v;
 	memcpy(&v, (const char *)s + fields[i].offset, sizeof v);
 	return v;
+}
+
+/* The custody store's and drainer's counters, by name; returns how many. */
+#define NCUSTODY 18
+struct named {
+	const char *name;
+	uint64_t v;
+};
+
+static size_t custody_values(const struct gw_stats_pub *sp, struct named out[NCUSTODY])
+{
+	if (sp->custody == NULL)
+		return 0;
+	const struct gw_store_stats *s = gw_custody_store_stats(sp->custody);
+	struct gw_custody_stats d;
+	gw_custody_stats(sp->custody, &d);
+	const struct named v[NCUSTODY] = {
+		{"waiting", s->up_msgs},          {"stations", s->stations},
+		{"holds", s->holds},              {"stored", s->put_up},
+		{"forwarded", s->done_up},        {"expired", s->expired_up},
+		{"refused_full", s->refused_full}, {"refused_station", s->refused_station},
+		{"write_errors", s->write_errors}, {"fsyncs", s->fsyncs},
+		{"live_bytes", s->live_bytes},    {"disk_bytes", s->disk_bytes},
+		{"segments", s->segments},        {"recovered", s->recovered_up},
+		{"published", d.published},       {"acked", d.acked},
+		{"broker_refused", d.broker_refused}, {"inflight", d.inflight},
+	};
+	memcpy(out, v, sizeof v);
+	return NCUSTODY;
 }
 
 /* ---------------------------------------------------------------- publish */
@@ -82,6 +178,28 @@ unsigned gw_stats_pub_publish(struct gw_stats_pub *sp, uint64_t now_ms)
 	n += (unsigned)put(sp, "broker/connections_up", gw_broker_count_up(sp->broker));
 	if (sp->udp != NULL)
 		n += (unsigned)put(sp, "udp/send_drops", gw_udp_send_drops(sp->udp));
+	if (gw_serial_count(sp->serial) > 0) {
+		struct gw_serial_stats ss;
+		gw_serial_stats(sp->serial, &ss);
+		for (size_t i = 0; i < NSERIAL; i++) {
+			char name[64];
+			snprintf(name, sizeof name, "serial/%s", serial_fields[i].name);
+			n += (unsigned)put(sp, name, serial_value(&ss, i));
+		}
+	}
+	const struct gw_link_stats *ls = link_stats(sp);
+	for (size_t i = 0; ls != NULL && i < NLINK; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "link/%s", link_fields[i].name);
+		n += (unsigned)put(sp, name, link_value(ls, i));
+	}
+	struct named cv[NCUSTODY];
+	size_t nc = custody_values(sp, cv);
+	for (size_t i = 0; i < nc; i++) {
+		char name[64];
+		snprintf(name, sizeof name, "custody/%s", cv[i].name);
+		n += (unsigned)put(sp, name, cv[i].v);
+	}
 	n += (unsigned)put(sp, "uptime_s", (now_ms - sp->started) / 1000u);
 	return n;
 }
@@ -160,6 +278,26 @@ void gw_stats_pub_dump(const struct gw_stats_pub *sp, uint64_t now_ms)
 		line_add(&l, "broker_connections_up", gw_broker_count_up(sp->broker));
 	if (sp->udp != NULL)
 		line_add(&l, "udp_send_drops", gw_udp_send_drops(sp->udp));
+	if (gw_serial_count(sp->serial) > 0) {
+		struct gw_serial_stats ss;
+		gw_serial_stats(sp->serial, &ss);
+		for (size_t i = 0; i < NSERIAL; i++) {
+			char name[64];
+			snprintf(name, sizeof name, "serial_%s", serial_fields[i].name);
+			line_add(&l, name, serial_value(&ss, i));
+		}
+	}
+	line_flush(&l);
+	const struct gw_link_stats *ls = link_stats(sp);
+	l.head = "stats link: ";
+	for (size_t i = 0; ls != NULL && i < NLINK; i++)
+		line_add(&l, link_fields[i].name, link_value(ls, i));
+	line_flush(&l);
+	struct named cv[NCUSTODY];
+	size_t nc = custody_values(sp, cv);
+	l.head = "stats custody: ";
+	for (size_t i = 0; i < nc; i++)
+		line_add(&l, cv[i].name, cv[i].v);
 	line_flush(&l);
 	gw_clients_each(sp->gw, dump_client, NULL);
 }
@@ -188,6 +326,21 @@ struct gw_stats_pub *gw_stats_pub_new(struct gw_loop *loop, const struct gw *gw,
 		return NULL;
 	}
 	return sp;
+}
+
+void gw_stats_pub_set_serial(struct gw_stats_pub *sp, const struct gw_serial *serial)
+{
+	sp->serial = serial;
+}
+
+void gw_stats_pub_set_link(struct gw_stats_pub *sp, struct gw_link *link)
+{
+	sp->link = link;
+}
+
+void gw_stats_pub_set_custody(struct gw_stats_pub *sp, const struct gw_custody *custody)
+{
+	sp->custody = custody;
 }
 
 void gw_stats_pub_free(struct gw_stats_pub *sp)

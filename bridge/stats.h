@@ -6,8 +6,9 @@
  * Topics under the prefix (default "snbridge/<gw_id>/stats"; mosquitto
  * refuses client publishes under $SYS): one per field
  * of struct gw_stats ("msgs_in", "drop_congestion", ...), "clients/<state>"
- * per client state, "clients/total", "broker/connections_up", "udp/send_drops"
- * and "uptime_s". Payloads are decimal numbers.
+ * per client state, "clients/total", "broker/connections_up", "udp/send_drops",
+ * "serial/<counter>" per field of struct gw_serial_stats (when serial lines
+ * are configured) and "uptime_s". Payloads are decimal numbers.
  */
 #ifndef SNBRIDGE_BRIDGE_STATS_H
 #define SNBRIDGE_BRIDGE_STATS_H
@@ -16,7 +17,9 @@
 
 #include "bridge/broker.h"
 #include "bridge/gw.h"
+#include "bridge/link.h"
 #include "bridge/loop.h"
+#include "bridge/serial.h"
 #include "bridge/udp.h"
 
 struct gw_stats_pub;
@@ -29,6 +32,16 @@ struct gw_stats_pub;
 struct gw_stats_pub *gw_stats_pub_new(struct gw_loop *loop, const struct gw *gw,
                                       struct gw_broker *broker, const struct gw_udp *udp,
                                       const char *prefix, uint32_t interval_s);
+/* Also report the serial lines' counters (serial may be NULL or have no lines). */
+void gw_stats_pub_set_serial(struct gw_stats_pub *sp, const struct gw_serial *serial);
+/*
+ * Also report the link layer's counters (link.h), as "link/NAME" topics and
+ * a "stats link:" line, once it has stations or refused anything.
+ */
+void gw_stats_pub_set_link(struct gw_stats_pub *sp, struct gw_link *link);
+/* Also report the custody store's and drainer's counters ("custody/<name>"; NULL: none). */
+struct gw_custody;
+void gw_stats_pub_set_custody(struct gw_stats_pub *sp, const struct gw_custody *custody);
 /* Stop and free. */
 void gw_stats_pub_free(struct gw_stats_pub *sp);
 /* Publish once now (when the broker connection is up); returns topics published. */

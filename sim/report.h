@@ -115,6 +115,16 @@ struct sim_report {
 	uint64_t to_down_bridge;   /* datagrams that reached the bridge while it was down */
 	uint64_t fates_unknown;    /* a message left a queue that no publish put there: 0 */
 	uint64_t events;           /* loop iterations */
+	/* link frames (codec/link.h), when the scenario had them */
+	bool frames;
+	uint32_t frames_mtu_up, frames_mtu_down;
+	bool frames_encrypted, frames_compressed;
+	uint64_t frames_sent[SIM_DIRS];      /* frames each way */
+	uint64_t frames_msgs[SIM_DIRS];      /* MQTT-SN messages they carried */
+	uint64_t frames_zipped;              /* frames sent deflated, both ways */
+	uint64_t frames_frags;               /* fragment frames, both ways */
+	uint64_t frames_refused;             /* frames refused on opening, by any cause */
+	uint64_t frames_queue_full;          /* messages a session's queue refused */
 	/* series and lines */
 	struct sim_sample *samples;
 	size_t n_samples;

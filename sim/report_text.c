@@ -97,6 +97,23 @@ void sim_report_text(const struct sim_report *r, FILE *f)
 	row2(f, "damaged, dropped", r->link[SIM_UP].damaged_dropped,
 	     r->link[SIM_DOWN].damaged_dropped);
 
+	if (r->delivered > 0) {
+		fprintf(f, "  %-24s %12.1f %12.1f\n", "bytes per delivered msg",
+		        (double)r->link[SIM_UP].bytes / (double)r->delivered,
+		        (double)r->link[SIM_DOWN].bytes / (double)r->delivered);
+	}
+	if (r->frames) {
+		fprintf(f, "link frames (mtu %u up, %u down%s%s)\n", (unsigned)r->frames_mtu_up,
+		        (unsigned)r->frames_mtu_down, r->frames_encrypted ? ", encrypted" : "",
+		        r->frames_compressed ? ", compressed" : "");
+		row2(f, "frames", r->frames_sent[SIM_UP], r->frames_sent[SIM_DOWN]);
+		row2(f, "messages in them", r->frames_msgs[SIM_UP], r->frames_msgs[SIM_DOWN]);
+		row(f, "deflated frames", r->frames_zipped);
+		row(f, "fragment frames", r->frames_frags);
+		row(f, "refused on opening", r->frames_refused);
+		row(f, "refused, queue full", r->frames_queue_full);
+	}
+
 	fprintf(f, "queues\n");
 	row(f, "deepest", depth_max);
 	fprintf(f, "  %-24s ", "  at");

@@ -40,6 +40,7 @@ struct sim_station_cfg {
 	bool max_msg_auto;          /* max_msg follows the link (not set in the file) */
 	uint32_t retry_initial_ms, retry_min_ms, retry_max_ms, retry_count;
 	uint32_t connect_retry_count;
+	uint32_t retry_slack_ms;    /* set by the run: link frames' holds, both ends */
 	/* the station's own reconnect policy around the core: after a lost
 	 * gateway or a refusal it waits reconnect_min, doubling up to max */
 	uint64_t reconnect_min_us, reconnect_max_us;
@@ -80,6 +81,20 @@ struct sim_broker_cfg {
 	uint64_t deliver_us;  /* from a publish to its copy for a subscriber */
 };
 
+/*
+ * Link frames (codec/link.h) between every station and the bridge: off by
+ * default (plain MQTT-SN, one datagram a message).
+ */
+struct sim_frames_cfg {
+	bool on;
+	uint32_t mtu_up, mtu_down;  /* largest frame each way */
+	uint32_t hold_ms;           /* longest a message waits for company */
+	bool encrypt;               /* ChaCha20-Poly1305 with a key per station */
+	bool compress;              /* deflate against a dictionary built per corpus */
+	uint32_t dict_records;      /* samples for that dictionary, from the corpus's end */
+	uint32_t window;            /* with frames, a station keeps at least this many in flight */
+};
+
 struct sim_scenario {
 	char *path;           /* the scenario file */
 	char *dir;            /* its directory: relative data paths start here */
@@ -100,6 +115,7 @@ struct sim_scenario {
 	/* the bridge and the broker */
 	struct gw_config gw;
 	struct sim_broker_cfg broker;
+	struct sim_frames_cfg frames;
 	/* stations and actions */
 	struct sim_station_cfg *st;
 	size_t n_st;

@@ -14,6 +14,35 @@ struct name_ix {
 	uint32_t station;   /* UINT32_MAX: more than one station */
 };
 
+
+/* The link frames' counters, summed over both ends of every link. */
+static void finish_frames(const struct sim_world *w, struct sim_report *r)
+{
+	const struct sim_frames_cfg *fc = &w->s->frames;
+	struct mqttsn_link_stats st, up, down;
+
+	if (w->frames == NULL)
+		return;
+	r->frames = true;
+	r->frames_mtu_up = fc->mtu_up;
+	r->frames_mtu_down = fc->mtu_down;
+	r->frames_encrypted = fc->encrypt;
+	r->frames_compressed = fc->compress;
+	sim_frames_stats(w, SIM_DIRS, &st);
+	sim_frames_stats(w, SIM_UP, &up);
+	sim_frames_stats(w, SIM_DOWN, &down);
+	r->frames_sent[SIM_UP] = up.frames_out;
+	r->frames_sent[SIM_DOWN] = down.frames_out;
+	r->frames_msgs[SIM_UP] = up.msgs_out;
+	r->frames_msgs[SIM_DOWN] = down.msgs_out;
+	r->frames_zipped = st.compressed_out;
+	r->frames_frags = st.frags_out;
+	r->frames_refused = st.bad_malformed + st.bad_version + st.bad_key + st.bad_dict + st.bad_auth +
+	                    st.bad_replayed + st.bad_too_old + st.bad_inflate + st.bad_bomb +
+	                    st.bad_fragment + st.bad_other;
+	r->frames_queue_full = st.drop_queue_full;
+}
+
 static int cmp_name(const void *a, const void *b)
 {
 	const struct name_ix *x = a, *y = b;
@@ -277,6 +306,7 @@ int sim_world_report(struct sim_world *w, struct sim_report *r, char *err, size_
 	r->link[SIM_UP].damaged_dropped = w->damaged_dropped[SIM_UP];
 	r->link[SIM_DOWN].damaged_dropped = w->damaged_dropped[SIM_DOWN];
 	r->to_down_bridge = w->to_down_bridge;
+	finish_frames(w, r);
 	r->fates_unknown = w->fates_unknown;
 	/* what is left in the queues */
 	for (i = 0; i < w->nst; i++) {

@@ -17,7 +17,7 @@
 
 #define SIM_SCN_DEFAULT_TOPIC "stations/{name}/telemetry"
 
-enum sim_scn_section { SIM_SEC_TOP, SIM_SEC_STATION, SIM_SEC_BRIDGE, SIM_SEC_BROKER, SIM_SEC_LINK };
+enum sim_scn_section { SIM_SEC_TOP, SIM_SEC_STATION, SIM_SEC_BRIDGE, SIM_SEC_BROKER, SIM_SEC_LINK, SIM_SEC_FRAMES };
 
 /* A [station] section before its expansion into `count` stations. */
 struct sim_scn_group {
@@ -69,6 +69,7 @@ int sim_scn_key_top(struct sim_scn_parser *p, const char *k, const char *v);
 int sim_scn_key_bridge(struct sim_scn_parser *p, const char *k, const char *v);
 int sim_scn_key_broker(struct sim_scn_parser *p, const char *k, const char *v);
 int sim_scn_key_link(struct sim_scn_parser *p, const char *k, const char *v);
+int sim_scn_key_frames(struct sim_scn_parser *p, const char *k, const char *v);
 int sim_scn_key_station(struct sim_scn_parser *p, const char *k, const char *v);
 
 /* A station's settings before its section sets any. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codec/frame.h"
 #include "sim/profile.h"
 #include "sim/scenario_int.h"
 
@@ -316,4 +317,54 @@ int sim_scn_key_station(struct sim_scn_parser *p, const char *k, const char *v)
 		}
 	}
 	return sim_scn_fail(p, "unknown station key \"%s\"", k);
+}
+
+/* ---------------------------------------------------------------- [frames] */
+
+int sim_scn_key_frames(struct sim_scn_parser *p, const char *k, const char *v)
+{
+	struct sim_frames_cfg *f = &p->s->frames;
+	uint32_t u;
+
+	if (!strcmp(k, "on") || !strcmp(k, "encrypt") || !strcmp(k, "compress")) {
+		bool b;
+
+		if (sim_scn_bool(v, &b) != 0)
+			return sim_scn_fail(p, "%s \"%s\": want on or off", k, v);
+		if (!strcmp(k, "on"))
+			f->on = b;
+		else if (!strcmp(k, "encrypt"))
+			f->encrypt = b;
+		else
+			f->compress = b;
+		return 0;
+	}
+	if (!strcmp(k, "mtu_up") || !strcmp(k, "mtu_down")) {
+		if (sim_scn_u32(v, MQTTSN_FRAME_MAX, &u) != 0 || u < 64u)
+			return sim_scn_fail(p, "%s \"%s\": want 64 to %u octets", k, v,
+			                    (unsigned)MQTTSN_FRAME_MAX);
+		if (!strcmp(k, "mtu_up"))
+			f->mtu_up = u;
+		else
+			f->mtu_down = u;
+		return 0;
+	}
+	if (!strcmp(k, "hold")) {
+		if (sim_scn_ms32(v, &f->hold_ms) != 0)
+			return sim_scn_fail(p, "hold \"%s\": want a duration such as 200ms", v);
+		return 0;
+	}
+	if (!strcmp(k, "window")) {
+		if (sim_scn_u32(v, 1024u, &f->window) != 0 || f->window == 0)
+			return sim_scn_fail(p, "window \"%s\": want 1 to 1024", v);
+		return 0;
+	}
+	if (!strcmp(k, "dict_records")) {
+		if (sim_scn_u32(v, 100000u, &f->dict_records) != 0)
+			return sim_scn_fail(p, "dict_records \"%s\": want 0 to 100000", v);
+		return 0;
+	}
+	return sim_scn_fail(p, "unknown [frames] key \"%s\" (on, mtu_up, mtu_down, hold, encrypt, "
+	                       "compress, window, dict_records)",
+	                    k);
 }

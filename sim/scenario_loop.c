@@ -34,6 +34,7 @@ void sim_world_schedule(struct sim_world *w, enum world_ev kind, uint32_t who, u
 	switch (kind) {
 	case EV_STATION: slot = &w->ws[who].sched[0]; break;
 	case EV_LINK: slot = &w->ws[who].sched[1]; break;
+	case EV_FRAME: slot = &w->ws[who].sched[2]; break;
 	case EV_GW: slot = &w->gw_sched; break;
 	case EV_BROKER: slot = &w->broker_sched; break;
 	default: break;
@@ -93,6 +94,10 @@ static void on_link(struct sim_world *w, uint32_t i)
 			continue;
 		}
 		memcpy(buf, d.data, len);
+		if (w->frames != NULL) {
+			sim_frames_receive(w, i, d.dir, buf, len);
+			continue;
+		}
 		if (d.dir == SIM_UP) {
 			struct gw_addr a = sim_world_addr(i);
 
@@ -237,6 +242,8 @@ static void start_station(struct sim_world *w, uint32_t i)
 {
 	char err[768];
 
+	/* the link session first: the station's CONNECT goes through it */
+	sim_frames_station_up(w, i);
 	if (sim_station_start(w->ws[i].st, w->now_us, err, sizeof err) != 0)
 		sim_world_fail(w, err);
 	sim_world_dirty_station(w, i, true);
@@ -266,6 +273,7 @@ static void on_action(struct sim_world *w, uint32_t k)
 	if (!sim_station_running(w->ws[a->station].st))
 		return;
 	sim_station_stop(w->ws[a->station].st, orderly, w->now_us);
+	sim_frames_station_down(w, a->station, orderly);
 	sim_world_dirty_station(w, a->station, true);
 	if (a->down_us == 0)
 		start_station(w, a->station);
@@ -353,6 +361,9 @@ static void dispatch(struct sim_world *w, const struct sim_pq_item *it)
 	case EV_SAMPLE:
 		on_sample(w);
 		break;
+	case EV_FRAME:
+		sim_frames_on_timer(w, it->who);
+		break;
 	case EV_END:
 	case EV_KINDS:
 		w->done = true;
@@ -368,6 +379,7 @@ static bool live(struct sim_world *w, const struct sim_pq_item *it)
 	switch ((enum world_ev)it->kind) {
 	case EV_STATION: slot = &w->ws[it->who].sched[0]; break;
 	case EV_LINK: slot = &w->ws[it->who].sched[1]; break;
+	case EV_FRAME: slot = &w->ws[it->who].sched[2]; break;
 	case EV_GW: slot = &w->gw_sched; break;
 	case EV_BROKER: slot = &w->broker_sched; break;
 	default: return true;

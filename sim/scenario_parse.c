@@ -45,15 +45,19 @@ static int section_header(struct sim_scn_parser *p, char *text)
 		while (*name == ' ' || *name == '\t')
 			name++;
 	}
-	if (!strcmp(text, "bridge") || !strcmp(text, "broker") || !strcmp(text, "link")) {
+	if (!strcmp(text, "bridge") || !strcmp(text, "broker") || !strcmp(text, "link") ||
+	    !strcmp(text, "frames")) {
 		if (name != NULL && *name != '\0')
 			return sim_scn_fail(p, "[%s] takes no name", text);
-		p->sec = !strcmp(text, "bridge") ? SIM_SEC_BRIDGE : !strcmp(text, "broker") ? SIM_SEC_BROKER
-		                                                                       : SIM_SEC_LINK;
+		p->sec = !strcmp(text, "bridge")   ? SIM_SEC_BRIDGE
+		         : !strcmp(text, "broker") ? SIM_SEC_BROKER
+		         : !strcmp(text, "link")   ? SIM_SEC_LINK
+		                                   : SIM_SEC_FRAMES;
 		return 0;
 	}
 	if (strcmp(text, "station") != 0)
-		return sim_scn_fail(p, "unknown section [%s] (station NAME, bridge, broker, link)", text);
+		return sim_scn_fail(p, "unknown section [%s] (station NAME, bridge, broker, link, frames)",
+		                    text);
 	if (name == NULL || *name == '\0')
 		return sim_scn_fail(p, "[station NAME]: the name is missing");
 	if (strlen(name) > SIM_SCN_NAME_MAX)
@@ -173,6 +177,7 @@ static int one_line(struct sim_scn_parser *p, char *raw)
 	case SIM_SEC_BRIDGE: return sim_scn_key_bridge(p, text, v);
 	case SIM_SEC_BROKER: return sim_scn_key_broker(p, text, v);
 	case SIM_SEC_LINK: return sim_scn_key_link(p, text, v);
+	case SIM_SEC_FRAMES: return sim_scn_key_frames(p, text, v);
 	}
 	return -1;
 }
@@ -410,6 +415,13 @@ static int init(struct sim_scenario *s, const char *path)
 	s->broker.connect_us = 5000;
 	s->broker.ack_us = 2000;
 	s->broker.deliver_us = 2000;
+	s->frames.mtu_up = 340;    /* Iridium SBD: LINKS.md */
+	s->frames.mtu_down = 270;
+	s->frames.hold_ms = 200;
+	s->frames.encrypt = true;
+	s->frames.compress = true;
+	s->frames.dict_records = 200;
+	s->frames.window = 128;
 	return 0;
 }
 
@@ -500,6 +512,8 @@ int sim_scenario_set(struct sim_scenario *s, const char *assignment, char *err, 
 		rc = sim_scn_key_bridge(&p, key + 7, eq + 1);
 	} else if (!strncmp(key, "broker.", 7)) {
 		rc = sim_scn_key_broker(&p, key + 7, eq + 1);
+	} else if (!strncmp(key, "frames.", 7)) {
+		rc = sim_scn_key_frames(&p, key + 7, eq + 1);
 	} else {
 		rc = sim_scn_key_top(&p, key, eq + 1);
 	}

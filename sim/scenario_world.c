@@ -70,6 +70,10 @@ static uint32_t station_of(const struct gw_addr *a)
 static void link_send(struct sim_world *w, uint32_t i, enum sim_dir dir, const uint8_t *buf,
                       size_t len)
 {
+	if (w->frames != NULL) {
+		sim_frames_send(w, i, dir, buf, len);
+		return;
+	}
 	if (len > SIM_LINK_DATAGRAM_MAX)
 		return;
 	(void)sim_link_send(&w->ws[i].link, dir, w->now_us, buf, len);
@@ -151,6 +155,7 @@ int sim_world_gw_start(struct sim_world *w)
 {
 	if (w->gw != NULL)
 		return 0;
+	sim_frames_gw_up(w);
 	w->gw = gw_new(&w->s->gw, &w->gw_ops, w);
 	if (w->gw == NULL)
 		return -1;
@@ -187,6 +192,7 @@ void sim_world_gw_stop(struct sim_world *w, bool orderly)
 	}
 	gw_free(w->gw);
 	w->gw = NULL;
+	sim_frames_gw_down(w, orderly);
 	/* a crashed bridge's TCP connections drop; an orderly one closed them */
 	if (!orderly)
 		sim_broker_drop_all(w->broker, w->now_us);
@@ -431,9 +437,10 @@ struct sim_world *sim_world_new(const struct sim_scenario *s, const struct sim_r
 	w->gw_sched = SIM_NEVER;
 	w->broker_sched = SIM_NEVER;
 	w->ws = calloc(w->nst, sizeof *w->ws);
+	w->stcfg = calloc(w->nst ? w->nst : 1u, sizeof *w->stcfg);
 	w->dirty = calloc(w->nst, sizeof *w->dirty);
 	w->broker = sim_broker_new(&s->broker);
-	if (w->ws == NULL || w->dirty == NULL || w->broker == NULL) {
+	if (w->ws == NULL || w->stcfg == NULL || w->dirty == NULL || w->broker == NULL) {
 		snprintf(err, errcap, "out of memory");
 		goto fail;
 	}
@@ -445,11 +452,11 @@ struct sim_world *sim_world_new(const struct sim_scenario *s, const struct sim_r
 	w->gw_ops.broker_unsubscribe = gw_unsubscribe;
 	w->gw_ops.log = gw_log;
 	for (i = 0; i < w->nst; i++) {
-		w->ws[i].sched[0] = w->ws[i].sched[1] = SIM_NEVER;
+		w->ws[i].sched[0] = w->ws[i].sched[1] = w->ws[i].sched[2] = SIM_NEVER;
 		w->ws[i].seq_sorted = true;
 	}
 	if (load_corpora(w, err, errcap) != 0 || make_links(w, err, errcap) != 0 ||
-	    make_workdir(w, err, errcap) != 0)
+	    sim_frames_new(w, err, errcap) != 0 || make_workdir(w, err, errcap) != 0)
 		goto fail;
 	hooks.send = station_send;
 	hooks.fate = station_fate;
@@ -457,7 +464,17 @@ struct sim_world *sim_world_new(const struct sim_scenario *s, const struct sim_r
 	for (i = 0; i < w->nst; i++) {
 		char *dir = path_join(w->workdir, s->st[i].name);
 
-		w->ws[i].st = dir != NULL ? sim_station_new(&s->st[i], (uint32_t)i, dir, &hooks) : NULL;
+		/* shallow: the strings stay the scenario's */
+		w->stcfg[i] = s->st[i];
+		if (s->frames.on && w->stcfg[i].window < s->frames.window)
+			w->stcfg[i].window = s->frames.window;
+		/* an answer may wait a hold at each end: not a lost message */
+		if (s->frames.on)
+			w->stcfg[i].retry_slack_ms = 2u * s->frames.hold_ms;
+		/* frames carry a message larger than the link's MTU in fragments */
+		if (s->frames.on && w->stcfg[i].max_msg_auto)
+			w->stcfg[i].max_msg = s->gw.max_msg_size;
+		w->ws[i].st = dir != NULL ? sim_station_new(&w->stcfg[i], (uint32_t)i, dir, &hooks) : NULL;
 		free(dir);
 		if (w->ws[i].st == NULL) {
 			snprintf(err, errcap, "out of memory");
@@ -478,6 +495,7 @@ void sim_world_free(struct sim_world *w)
 		return;
 	if (w->gw != NULL)
 		gw_free(w->gw);
+	sim_frames_free(w);
 	for (i = 0; w->ws != NULL && i < w->nst; i++) {
 		sim_station_free(w->ws[i].st);
 		sim_link_free(&w->ws[i].link);
@@ -490,6 +508,7 @@ void sim_world_free(struct sim_world *w)
 	sim_pq_clear(&w->pq);
 	free(w->corpora);
 	free(w->ws);
+	free(w->stcfg);
 	free(w->dirty);
 	free(w->pubs);
 	free(w->samples);

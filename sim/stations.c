@@ -250,11 +250,15 @@ int sim_station_start(struct sim_station *st, uint64_t now_us, char *err, size_t
 	cc.keep_alive_s = cfg->keep_alive_s;
 	cc.clean_session = cfg->clean_session;
 	cc.inflight_window = cfg->window;
+	/* room for the window and a few requests beside it */
+	if (cc.max_requests < cfg->window + 8u)
+		cc.max_requests = cfg->window + 8u;
 	cc.max_msg = cfg->max_msg;
 	cc.retry_initial_ms = cfg->retry_initial_ms;
 	cc.retry_min_ms = cfg->retry_min_ms;
 	cc.retry_max_ms = cfg->retry_max_ms;
 	cc.retry_count = cfg->retry_count;
+	cc.retry_slack_ms = cfg->retry_slack_ms;
 	cc.connect_retry_count = cfg->connect_retry_count;
 	st->c = snc_new(&cc, &station_ops, st);
 	if (st->c == NULL) {

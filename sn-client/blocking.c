@@ -246,6 +246,26 @@ static int poll_once(struct snc_blocking *b, int extra_fd, uint64_t now, uint64_
 }
 
 /*
+ * The transport's own timers (the hold of link frames): runs what is due
+ * at now and returns the nearer of next and the transport's deadline. A
+ * failure is kept for the user, like a failed send.
+ */
+static uint64_t transport_timers(struct snc_blocking *b, uint64_t now, uint64_t next)
+{
+	const struct snc_transport_ops *ops = b->t->ops;
+
+	if (ops->tick != NULL && ops->tick(b->t, now) != SNC_OK)
+		snprintf(b->err, sizeof b->err, "%s", b->t->err);
+	if (ops->deadline != NULL) {
+		uint64_t d = ops->deadline(b->t);
+
+		if (d < next)
+			next = d;
+	}
+	return next;
+}
+
+/*
  * Runs the core until done(b, arg) holds (SNC_OK) or timeout_ms passes
  * (SNC_ERR_TIMEOUT); SNC_ERR_IO when poll or the transport fails,
  * SNC_ERR_INTERRUPTED when the interrupt flag is up.
@@ -257,7 +277,7 @@ static int run(struct snc_blocking *b, int timeout_ms,
 
 	for (;;) {
 		uint64_t now = snc_clock_mono_ms();
-		uint64_t next = snc_tick(b->c, now);
+		uint64_t next = transport_timers(b, now, snc_tick(b->c, now));
 		bool ready;
 		int rc;
 
@@ -283,7 +303,7 @@ int snc_blocking_poll(struct snc_blocking *b, int fd, int timeout_ms, bool *fd_r
 
 	assert(b != NULL);
 	now = snc_clock_mono_ms();
-	next = snc_tick(b->c, now);
+	next = transport_timers(b, now, snc_tick(b->c, now));
 	if (b->interrupt != NULL && *b->interrupt) {
 		rc = SNC_ERR_INTERRUPTED;
 	} else {

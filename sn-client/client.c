@@ -64,6 +64,7 @@ struct snc *snc_new(const struct snc_config *cfg, const struct snc_ops *ops, voi
 	c->next_token = 1;
 	c->next_msg_id = 1;
 	snc_rtt_init(&c->rtt, cfg->retry_initial_ms, cfg->retry_min_ms, cfg->retry_max_ms);
+	c->rtt.slack_ms = cfg->retry_slack_ms;
 	/* Twice the public limit: a publish may need a REGISTER of the core's own. */
 	c->reqcap = (size_t)cfg->max_requests * 2;
 	c->reqs = calloc(c->reqcap, sizeof *c->reqs);

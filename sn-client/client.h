@@ -48,6 +48,10 @@ struct snc_config {
 	uint32_t retry_max_ms;         /* ceiling of the RTO and of every back-off */
 	uint32_t retry_count;          /* N_RETRY: retransmissions before the gateway
 	                                  is declared gone */
+	uint32_t retry_slack_ms;       /* least margin of the RTO over the smoothed
+	                                  round trip: what a batching link below
+	                                  (link frames) may hold a message and its
+	                                  answer; 0: none */
 	uint32_t connect_retry_count;  /* CONNECT retransmissions; 0: forever */
 	uint8_t search_radius;         /* SEARCHGW Radius (5.4.2) */
 	uint32_t search_interval_ms;   /* first SEARCHGW retry interval (T_SEARCHGW) */

@@ -24,12 +24,13 @@ void snc_rtt_init(struct snc_rtt *r, uint32_t initial_ms, uint32_t min_ms, uint3
 	r->max_ms = max_ms;
 	r->samples = 0;
 	r->backoffs = 0;
+	r->slack_ms = 0;
 	r->rto_ms = clamp(r, initial_ms);
 }
 
 void snc_rtt_sample(struct snc_rtt *r, uint32_t rtt_ms)
 {
-	uint64_t var;
+	uint64_t var, g;
 
 	if (r->samples == 0) {
 		/* 2.2: the first measurement R: SRTT = R, RTTVAR = R/2. */
@@ -47,9 +48,13 @@ void snc_rtt_sample(struct snc_rtt *r, uint32_t rtt_ms)
 	}
 	r->samples++;
 	r->backoffs = 0;
-	/* RTO = SRTT + max(G, K*RTTVAR), K = 4; the clock granularity G is 1 ms. */
+	/* RTO = SRTT + max(G, K*RTTVAR), K = 4; G is the clock's granularity,
+	 * 1 ms, or the slack given: the time a batching link below may hold a
+	 * message and its answer, which round trips measured in a burst do not
+	 * show as variation. */
 	var = (uint64_t)r->rttvar_ms * 4;
-	r->rto_ms = clamp(r, (uint64_t)r->srtt_ms + (var > 1 ? var : 1));
+	g = r->slack_ms > 1 ? r->slack_ms : 1;
+	r->rto_ms = clamp(r, (uint64_t)r->srtt_ms + (var > g ? var : g));
 }
 
 void snc_rtt_timeout(struct snc_rtt *r)

@@ -22,6 +22,7 @@ struct snc_rtt {
 	uint32_t max_ms;
 	uint32_t samples;     /* measurements taken */
 	uint32_t backoffs;    /* timeouts since the last measurement */
+	uint32_t slack_ms;    /* the G of RFC 6298: the least margin over SRTT (0: 1 ms) */
 };
 
 /*

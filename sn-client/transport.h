@@ -22,6 +22,13 @@ struct snc_transport_ops {
 	int (*fd)(const struct snc_transport *t);
 	/* Release everything (the struct itself is the caller's). */
 	void (*close)(struct snc_transport *t);
+	/* Optional, NULL for a transport without timers of its own (link.h has
+	 * them: the hold of link frames). deadline: when tick() next has work,
+	 * in ms on the monotonic clock (UINT64_MAX: none); tick: do what is
+	 * due at now_ms, SNC_OK or SNC_ERR_IO (message in t->err). The loop
+	 * polls no longer than the nearer of the core's and this deadline. */
+	uint64_t (*deadline)(const struct snc_transport *t);
+	int (*tick)(struct snc_transport *t, uint64_t now_ms);
 };
 
 /* Embedded first in every transport. */

@@ -143,7 +143,7 @@ static void udp_close(struct snc_transport *t)
 	snc_udp_close((struct snc_udp *)t);
 }
 
-static const struct snc_transport_ops udp_ops = { udp_send, udp_recv, udp_fd, udp_close };
+static const struct snc_transport_ops udp_ops = { udp_send, udp_recv, udp_fd, udp_close, NULL, NULL };
 
 /* ---------------------------------------------------------------- opening */
 

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "codec/frame.h"
+#include "codec/keyfile.h"
 #include "sn-client/cli.h"
 
 static const char usage[] =
@@ -125,12 +126,6 @@ static int parse(int argc, char **argv, struct opts *o)
 
 /* ---------------------------------------------------------------- appending */
 
-/* True when line[0..len) is a key line for that client id and key id. */
-static bool same_key(const char *line, size_t len, const char *prefix, size_t plen)
-{
-	return len >= plen && memcmp(line, prefix, plen) == 0;
-}
-
 /*
  * Appending: the file must be private already, and must not hold a key for
  * the same client id and key id (the bridge could not tell them apart).
@@ -139,8 +134,11 @@ static bool same_key(const char *line, size_t len, const char *prefix, size_t pl
  */
 static int check_existing(int fd, const struct opts *o)
 {
-	char prefix[MQTTSN_CLIENT_ID_MAX + 8], *buf = NULL;
-	size_t len = 0, cap = 0, plen, start = 0;
+	char *buf = NULL;
+	size_t len = 0, cap = 0, pos = 0;
+	unsigned line = 0;
+	struct mqttsn_keyfile_entry e;
+	int rc;
 	struct stat st;
 	int ex = SNC_EXIT_OK;
 
@@ -181,23 +179,24 @@ static int check_existing(int fd, const struct opts *o)
 			break;
 		len += (size_t)n;
 	}
-	snprintf(prefix, sizeof prefix, "%s %ld ", o->client_id, o->key_id);
-	plen = strlen(prefix);
-	while (start < len && ex == SNC_EXIT_OK) {
-		const char *nl = memchr(buf + start, '\n', len - start);
-		size_t end = nl != NULL ? (size_t)(nl - buf) : len;
-
-		if (same_key(buf + start, end - start, prefix, plen)) {
+	/* The parser the bridge uses (codec/keyfile.h): a damaged file is not appended to. */
+	while (ex == SNC_EXIT_OK && (rc = mqttsn_keyfile_next(buf, len, &pos, &line, &e)) != 0) {
+		if (rc < 0) {
+			fprintf(stderr, "sn-keygen: %s:%u: %s\n", o->out, line, mqttsn_keyfile_strerror(rc));
+			ex = SNC_EXIT_ERROR;
+		} else if (strcmp(e.client_id, o->client_id) == 0 && e.key_id == o->key_id) {
 			fprintf(stderr, "sn-keygen: %s: already holds a key for %s with key id %ld\n",
 			        o->out, o->client_id, o->key_id);
 			ex = SNC_EXIT_ERROR;
 		}
-		start = end + 1;
 	}
+	sodium_memzero(&e, sizeof e);
 	if (ex == SNC_EXIT_OK && len > 0 && buf[len - 1] != '\n') {
 		fprintf(stderr, "sn-keygen: %s: last line is not terminated: not a key file?\n", o->out);
 		ex = SNC_EXIT_ERROR;
 	}
+	if (buf != NULL)
+		sodium_memzero(buf, len);
 	free(buf);
 	return ex;
 }

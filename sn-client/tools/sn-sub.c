@@ -10,15 +10,17 @@
 
 #include "sn-client/blocking.h"
 #include "sn-client/cli.h"
-#include "sn-client/udp.h"
+#include "sn-client/tport.h"
 
 static const char usage[] =
 	"usage: sn-sub [options] (-t FILTER | -T ID | --short XY)...\n"
 	"\n"
-	"Subscribe on an MQTT-SN gateway over UDP and print each message.\n"
+	"Subscribe on an MQTT-SN gateway over UDP or a serial line and print each\n"
+	"message.\n"
 	"\n"
 	"  -h, --host HOST        gateway address (default 127.0.0.1)\n"
 	"  -p, --port PORT        gateway UDP port (default 1884)\n"
+	SNC_TPORT_USAGE
 	"  -t, --topic FILTER     topic filter, wildcards allowed (repeatable)\n"
 	"  -T, --predefined ID    predefined topic id, 1-65534 (repeatable)\n"
 	"      --short XY         two-character short topic name (repeatable)\n"
@@ -60,6 +62,7 @@ static const struct option longopts[] = {
 	{ "rto", required_argument, NULL, OPT_RTO },
 	{ "debug", no_argument, NULL, 'd' },
 	{ "help", no_argument, NULL, OPT_HELP },
+	SNC_TPORT_LONGOPTS,
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -67,7 +70,8 @@ static const struct option longopts[] = {
 #define HELPED (-1)
 
 struct opts {
-	const char *host, *port, *client_id;
+	struct snc_tport_opts tport;
+	const char *client_id;
 	struct snc_topic topics[MAX_TOPICS];
 	int ntopics;
 	long qos, count, wait_s, sleep_s, keep_alive, timeout_s, rto_ms;
@@ -99,20 +103,20 @@ static int add_topic(struct opts *o, struct snc_topic t)
 
 static int parse(int argc, char **argv, struct opts *o)
 {
+	char why[160];
 	long v;
 	int c, rc;
 
 	memset(o, 0, sizeof *o);
-	o->host = "127.0.0.1";
-	o->port = "1884";
+	snc_tport_defaults(&o->tport);
 	o->keep_alive = 60;
 	o->timeout_s = 60;
 	o->rto_ms = 10000;
 	while ((c = getopt_long(argc, argv, "h:p:t:T:q:vC:W:i:k:d", longopts, NULL)) != -1) {
 		rc = SNC_EXIT_OK;
 		switch (c) {
-		case 'h': o->host = optarg; break;
-		case 'p': o->port = optarg; break;
+		case 'h': o->tport.host = optarg; break;
+		case 'p': o->tport.port = optarg; break;
 		case 't':
 			rc = add_topic(o, (struct snc_topic){ SNC_TOPIC_NAME, optarg, strlen(optarg), 0 });
 			break;
@@ -160,7 +164,12 @@ static int parse(int argc, char **argv, struct opts *o)
 			fputs(usage, stdout);
 			return HELPED;
 		default:
-			return SNC_EXIT_USAGE;
+			switch (snc_tport_option(&o->tport, c, optarg, why, sizeof why)) {
+			case 1: break;
+			case 0: return SNC_EXIT_USAGE;
+			default: return bad(why);
+			}
+			break;
 		}
 		if (rc != SNC_EXIT_OK)
 			return rc;
@@ -169,6 +178,8 @@ static int parse(int argc, char **argv, struct opts *o)
 		return bad("unexpected argument");
 	if (o->ntopics == 0)
 		return bad("give at least one -t, -T or --short");
+	if (snc_tport_check(&o->tport, why, sizeof why) != SNC_OK)
+		return bad(why);
 	if (o->client_id == NULL) {
 		snprintf(o->id_buf, sizeof o->id_buf, "sn-sub-%ld", (long)getpid());
 		o->client_id = o->id_buf;
@@ -259,7 +270,7 @@ int main(int argc, char **argv)
 {
 	struct opts o;
 	struct snc_config cfg;
-	struct snc_udp udp;
+	struct snc_tport tp;
 	struct run r;
 	char err[256];
 	int ex = parse(argc, argv, &o);
@@ -274,16 +285,17 @@ int main(int argc, char **argv)
 	if (cfg.retry_min_ms > cfg.retry_initial_ms)
 		cfg.retry_min_ms = cfg.retry_initial_ms;
 	cfg.max_msg = 65535;
-	if (snc_udp_open(&udp, o.host, o.port, err, sizeof err) != SNC_OK) {
+	o.tport.client_id = o.client_id; /* whose key --key-file holds */
+	if (snc_tport_open(&tp, &o.tport, err, sizeof err) != SNC_OK) {
 		fprintf(stderr, "sn-sub: %s\n", err);
 		return SNC_EXIT_ERROR;
 	}
 	memset(&r, 0, sizeof r);
 	r.o = &o;
-	r.b = snc_blocking_new(&cfg, &udp.base);
+	r.b = snc_blocking_new(&cfg, tp.t);
 	if (r.b == NULL) {
 		fprintf(stderr, "sn-sub: out of memory\n");
-		snc_udp_close(&udp);
+		snc_tport_close(&tp);
 		return SNC_EXIT_ERROR;
 	}
 	if (o.debug)
@@ -292,6 +304,6 @@ int main(int argc, char **argv)
 	snc_blocking_interrupt(r.b, snc_cli_signals());
 	ex = run_all(&r);
 	snc_blocking_free(r.b);
-	snc_udp_close(&udp);
+	snc_tport_close(&tp);
 	return ex;
 }

@@ -33,6 +33,28 @@
  *   encap node=HEX [radius=N]  wrap what is sent in 0xFE with this wireless
  *                              node id and require replies wrapped alike
  *   encap off
+ *   frames KEYFILE CLIENTID [dict=FILE] [state=FILE] [mtu=N]
+ *                              speak link frames (codec/FRAMES.md) from now
+ *                              on, sealed with CLIENTID's key from KEYFILE
+ *                              (its last line; codec/keyfile.h), deflated
+ *                              against the dictionary FILE (sn-dict),
+ *                              counters kept in the state FILE ("TX RX"):
+ *                              what is sent queues and leaves batched in
+ *                              frames before the next wait (expect, maybe,
+ *                              flush, end of script); frames received are
+ *                              opened and their messages expected one by
+ *                              one; $frames_out and $frames_in count them,
+ *                              $frame_len is the last one's length
+ *   frames plain [dict=FILE] [mtu=N]
+ *                              unencrypted frames (a link secured below)
+ *   frames off                 back to plain MQTT-SN datagrams
+ *   flush                      send what is queued for frames now
+ *   resend [tamper=1] [file=FILE]
+ *                              send the last frame sent (or the one saved in
+ *                              FILE) again, as it was (a replay) or with one
+ *                              bit flipped (of the counter, when encrypted,
+ *                              so that it is not refused as a replay)
+ *   save_frame FILE            keep the last frame sent in FILE
  *   set NAME VALUE             a variable, used as $NAME or ${NAME}
  *   exec COMMAND...            run COMMAND with bash -c; must exit 0
  *   echo TEXT...               print TEXT on stdout
@@ -68,6 +90,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "codec/keyfile.h"
+#include "codec/link.h"
 #include "codec/mqttsn.h"
 
 #define DGRAM_MAX 65536u
@@ -77,6 +103,8 @@
 #define MAX_OLD 8u
 #define MAX_FIELDS 16u
 #define MAX_NODE_ID 32u
+#define MAX_PENDING 64u
+#define PENDING_MSG_MAX 4096u
 
 enum { PROBE_OK = 0, PROBE_FAIL = 1, PROBE_USAGE = 2 };
 
@@ -146,6 +174,21 @@ static struct {
 	uint8_t tx[DGRAM_MAX];
 	uint8_t wire[DGRAM_MAX];
 	uint8_t data[DGRAM_MAX];
+
+	/* link frames (frames command) */
+	struct mqttsn_link *link;
+	struct mqttsn_frame_ctx *fctx;
+	struct mqttsn_frame_dict dict;
+	uint8_t *dict_file;
+	char state[1024];           /* "" : counters not kept */
+	uint64_t rx_floor;
+	uint8_t last_frame[MQTTSN_FRAME_MAX];
+	size_t last_frame_len;
+	unsigned long frames_in, frames_out;
+	uint8_t pend[MAX_PENDING][PENDING_MSG_MAX];
+	size_t pend_len[MAX_PENDING];
+	size_t pend_head, pend_n;
+	uint8_t content[MQTTSN_FRAME_CONTENT_MAX];
 } P;
 
 /* ---------------------------------------------------------------- errors */
@@ -747,6 +790,283 @@ static int open_socket(unsigned local_port)
 	return fd;
 }
 
+/* ---------------------------------------------------------------- frames */
+
+static void vars_frames(void)
+{
+	char n[24];
+
+	snprintf(n, sizeof(n), "%lu", P.frames_out);
+	(void)var_set("frames_out", (const uint8_t *)n, strlen(n));
+	snprintf(n, sizeof(n), "%lu", P.frames_in);
+	(void)var_set("frames_in", (const uint8_t *)n, strlen(n));
+}
+
+static int state_save(uint64_t tx)
+{
+	FILE *f;
+
+	if (P.state[0] == '\0')
+		return PROBE_OK;
+	f = fopen(P.state, "w");
+	if (f == NULL || fprintf(f, "%llu %llu\n", (unsigned long long)tx,
+	                         (unsigned long long)P.rx_floor) < 0 || fflush(f) != 0 ||
+	    fsync(fileno(f)) != 0) {
+		if (f != NULL)
+			fclose(f);
+		return failf(PROBE_FAIL, "%s: %s", P.state, strerror(errno));
+	}
+	fclose(f);
+	return PROBE_OK;
+}
+
+static uint64_t tx_mark_saved;
+
+/* Send every frame queued messages make now. */
+static int flush_frames(void)
+{
+	int n, guard;
+
+	if (P.link == NULL)
+		return PROBE_OK;
+	mqttsn_link_flush(P.link);
+	for (guard = 0; guard < 100000; guard++) {
+		n = mqttsn_link_next_frame(P.link, P.fctx, 0, P.last_frame, sizeof(P.last_frame));
+		if (n == 0)
+			return PROBE_OK;
+		if (n == MQTTSN_FRAME_ERR_COUNTER) {
+			uint64_t want = mqttsn_link_tx_want(P.link);
+			int rc = state_save(want);
+			if (rc != PROBE_OK)
+				return rc;
+			tx_mark_saved = want;
+			mqttsn_link_tx_persisted(P.link, want);
+			continue;
+		}
+		if (n < 0)
+			return failf(PROBE_FAIL, "sealing a frame: %s", mqttsn_frame_strerror(n));
+		P.last_frame_len = (size_t)n;
+		if (P.debug)
+			fprintf(stderr, "%s: send frame of %d octets (%zu queued after)\n", P.label, n,
+			        mqttsn_link_queued_msgs(P.link));
+		if (sendto(P.fd, P.last_frame, (size_t)n, 0, (const struct sockaddr *)&P.gw, P.gw_len) < 0)
+			return failf(PROBE_FAIL, "sendto: %s", strerror(errno));
+		P.frames_out++;
+		vars_frames();
+		{
+			char v[16];
+			snprintf(v, sizeof(v), "%d", n);
+			(void)var_set("frame_len", (const uint8_t *)v, strlen(v));
+		}
+	}
+	return failf(PROBE_FAIL, "frames never stop");
+}
+
+static void pend_msg(void *arg, const uint8_t *msg, size_t len)
+{
+	size_t slot;
+
+	(void)arg;
+	if (P.pend_n == MAX_PENDING || len > PENDING_MSG_MAX) {
+		fprintf(stderr, "%s: a message of %zu octets in a frame is dropped (probe's limits)\n",
+		        P.label, len);
+		return;
+	}
+	slot = (P.pend_head + P.pend_n) % MAX_PENDING;
+	memcpy(P.pend[slot], msg, len);
+	P.pend_len[slot] = len;
+	P.pend_n++;
+}
+
+/* A frame arrived in P.rx: its messages join the pending ones. */
+static int frame_in(void)
+{
+	struct mqttsn_frame_info info;
+	uint64_t highest;
+	int n = mqttsn_link_open(P.link, P.fctx, P.rx, P.rx_len, P.content, sizeof(P.content), &info);
+
+	if (n < 0)
+		return failf(PROBE_FAIL, "a frame from the gateway does not open: %s",
+		             mqttsn_frame_strerror(n));
+	P.frames_in++;
+	vars_frames();
+	if (P.debug)
+		fprintf(stderr, "%s: recv frame of %zu octets%s\n", P.label, P.rx_len,
+		        info.compressed ? ", compressed" : "");
+	if (mqttsn_link_rx_changed(P.link, &highest)) {
+		P.rx_floor = highest + 1;
+		mqttsn_link_rx_persisted(P.link, highest);
+		if (state_save(tx_mark_saved) != PROBE_OK)
+			return PROBE_FAIL;
+	}
+	if (mqttsn_link_deliver(P.link, P.content, (size_t)n, &info, pend_msg, NULL) < 0)
+		return failf(PROBE_FAIL, "a frame from the gateway has malformed content");
+	return PROBE_OK;
+}
+
+static void frames_off(void)
+{
+	mqttsn_link_free(P.link);
+	P.link = NULL;
+	free(P.dict_file);
+	P.dict_file = NULL;
+	P.pend_n = 0;
+}
+
+static int read_whole(const char *path, uint8_t **out, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *buf;
+	size_t cap = 1 << 20, n;
+
+	if (f == NULL)
+		return failf(PROBE_USAGE, "%s: %s", path, strerror(errno));
+	buf = malloc(cap);
+	if (buf == NULL) {
+		fclose(f);
+		return failf(PROBE_FAIL, "out of memory");
+	}
+	n = fread(buf, 1, cap, f);
+	fclose(f);
+	*out = buf;
+	*len = n;
+	return PROBE_OK;
+}
+
+static int cmd_frames(struct args *a)
+{
+	struct mqttsn_link_conf c;
+	const char *dict = arg_get(a, "dict"), *state = arg_get(a, "state");
+	long mtu;
+	int rc;
+	uint64_t tx = 0;
+
+	frames_off();
+	if (a->n == 2 && a->a[1].val == NULL && strcmp(a->a[1].key, "off") == 0)
+		return PROBE_OK;
+	memset(&c, 0, sizeof(c));
+	if ((rc = arg_num(a, "mtu", 1200, 32, MQTTSN_FRAME_MAX, &mtu)) != PROBE_OK)
+		return rc;
+	c.mtu = (size_t)mtu;
+	c.hold_ms = 0;
+	c.direction = MQTTSN_LINK_UP;
+	if (a->n >= 2 && a->a[1].val == NULL && strcmp(a->a[1].key, "plain") == 0) {
+		if ((rc = args_all_used(a, 2)) != PROBE_OK)
+			return rc;
+	} else {
+		uint8_t *text;
+		size_t len;
+		unsigned line;
+		int found;
+
+		if (a->n < 3 || a->a[1].val != NULL || a->a[2].val != NULL)
+			return failf(PROBE_USAGE, "frames KEYFILE CLIENTID [dict=FILE] [state=FILE] [mtu=N], "
+			             "frames plain or frames off");
+		if ((rc = args_all_used(a, 3)) != PROBE_OK)
+			return rc;
+		if ((rc = read_whole(a->a[1].key, &text, &len)) != PROBE_OK)
+			return rc;
+		found = mqttsn_keyfile_find((const char *)text, len, a->a[2].key, &c.keys, &c.key_id, &line);
+		sodium_memzero(text, len);
+		free(text);
+		if (found < 0)
+			return failf(PROBE_USAGE, "%s:%u: %s", a->a[1].key, line, mqttsn_keyfile_strerror(found));
+		if (found == 0)
+			return failf(PROBE_USAGE, "%s: no key for %s", a->a[1].key, a->a[2].key);
+		c.encrypt = true;
+	}
+	if (dict != NULL) {
+		size_t len;
+		if ((rc = read_whole(dict, &P.dict_file, &len)) != PROBE_OK)
+			return rc;
+		rc = mqttsn_frame_dict_decode(P.dict_file, len, &P.dict);
+		if (rc < 0)
+			return failf(PROBE_USAGE, "%s: %s", dict, mqttsn_frame_strerror(rc));
+		c.dict = &P.dict;
+		c.dicts = &P.dict;
+		c.ndicts = 1;
+	}
+	P.state[0] = '\0';
+	P.rx_floor = 0;
+	if (state != NULL && c.encrypt) {
+		unsigned long long t = 0, r = 0;
+		FILE *f = fopen(state, "r");
+		snprintf(P.state, sizeof(P.state), "%s", state);
+		if (f != NULL) {
+			if (fscanf(f, "%llu %llu", &t, &r) != 2) {
+				fclose(f);
+				return failf(PROBE_USAGE, "%s: not \"TX RX\"", state);
+			}
+			fclose(f);
+		}
+		tx = t;
+		P.rx_floor = r;
+	}
+	tx_mark_saved = tx;
+	if (P.fctx == NULL && (P.fctx = malloc(sizeof(*P.fctx))) == NULL)
+		return failf(PROBE_FAIL, "out of memory");
+	P.link = mqttsn_link_new(&c, tx, P.rx_floor);
+	sodium_memzero(&c.keys, sizeof(c.keys));
+	if (P.link == NULL)
+		return failf(PROBE_USAGE, "frames: bad mtu=%ld", mtu);
+	vars_frames();
+	return PROBE_OK;
+}
+
+static int cmd_save_frame(struct args *a)
+{
+	FILE *f;
+
+	if (a->n != 2 || a->a[1].val != NULL)
+		return failf(PROBE_USAGE, "save_frame FILE");
+	if (P.last_frame_len == 0)
+		return failf(PROBE_USAGE, "save_frame: no frame was sent yet");
+	f = fopen(a->a[1].key, "wb");
+	if (f == NULL || fwrite(P.last_frame, 1, P.last_frame_len, f) != P.last_frame_len) {
+		if (f != NULL)
+			fclose(f);
+		return failf(PROBE_FAIL, "%s: %s", a->a[1].key, strerror(errno));
+	}
+	fclose(f);
+	return PROBE_OK;
+}
+
+static int cmd_resend(struct args *a)
+{
+	bool tamper;
+	int rc;
+	const char *file = arg_get(a, "file");
+	uint8_t copy[MQTTSN_FRAME_MAX];
+	size_t len = P.last_frame_len;
+
+	if ((rc = arg_bool(a, "tamper", false, &tamper)) != PROBE_OK ||
+	    (rc = args_all_used(a, 1)) != PROBE_OK)
+		return rc;
+	if (file != NULL) {
+		FILE *f = fopen(file, "rb");
+		if (f == NULL)
+			return failf(PROBE_USAGE, "%s: %s", file, strerror(errno));
+		len = fread(copy, 1, sizeof(copy), f);
+		fclose(f);
+	} else {
+		memcpy(copy, P.last_frame, len);
+	}
+	if (len == 0)
+		return failf(PROBE_USAGE, "resend: no frame");
+	if (tamper && len > 2 && (copy[1] & MQTTSN_FRAME_F_ENC) != 0) {
+		/* The counter's last octet: a new counter, so the AEAD (not the window) refuses it. */
+		size_t at = 2u + ((copy[1] & MQTTSN_FRAME_F_ZIP) ? 1u : 0u) +
+		            ((copy[1] & MQTTSN_FRAME_F_WIDE) ? 3u : 1u);
+		if (at < len)
+			copy[at] ^= 0x80;
+	} else if (tamper) {
+		copy[len - 1] ^= 0x01;
+	}
+	if (sendto(P.fd, copy, len, 0, (const struct sockaddr *)&P.gw, P.gw_len) < 0)
+		return failf(PROBE_FAIL, "sendto: %s", strerror(errno));
+	return PROBE_OK;
+}
+
 static int send_wire(const uint8_t *buf, size_t len)
 {
 	const uint8_t *out = buf;
@@ -766,6 +1086,12 @@ static int send_wire(const uint8_t *buf, size_t len)
 		out_len = hdr + len;
 	}
 	debug_msg("send", out, out_len);
+	if (P.link != NULL) {
+		int rc = mqttsn_link_send(P.link, P.fctx, out, out_len, 0);
+		if (rc != MQTTSN_OK)
+			return failf(PROBE_FAIL, "queueing for a frame: %s", mqttsn_frame_strerror(rc));
+		return PROBE_OK;
+	}
 	if (sendto(P.fd, out, out_len, 0, (const struct sockaddr *)&P.gw, P.gw_len) < 0)
 		return failf(PROBE_FAIL, "sendto: %s", strerror(errno));
 	return PROBE_OK;
@@ -792,6 +1118,16 @@ static int recv_next(double deadline, bool *got)
 		ssize_t r;
 		int rc;
 
+		/* What is queued for frames leaves before any wait. */
+		if ((rc = flush_frames()) != PROBE_OK)
+			return rc;
+		if (P.pend_n > 0) {
+			P.rx_len = P.pend_len[P.pend_head];
+			memcpy(P.rx, P.pend[P.pend_head], P.rx_len);
+			P.pend_head = (P.pend_head + 1) % MAX_PENDING;
+			P.pend_n--;
+			goto have;
+		}
 		if (left < 0)
 			left = 0;
 		pfd[nfd].fd = P.fd;
@@ -836,6 +1172,12 @@ static int recv_next(double deadline, bool *got)
 			return failf(PROBE_FAIL, "recv: %s", strerror(errno));
 		}
 		P.rx_len = (size_t)r;
+		if (P.link != NULL && P.rx_len > 0 && P.rx[0] == MQTTSN_FRAME_MARK) {
+			if ((rc = frame_in()) != PROBE_OK)
+				return rc;
+			continue;
+		}
+have:
 		debug_msg("recv", P.rx, P.rx_len);
 		P.rx_err = mqttsn_decode(P.rx, P.rx_len, &P.msg);
 		if (P.rx_err == MQTTSN_OK && P.encap) {
@@ -1460,6 +1802,14 @@ static int run_line(char *raw)
 		return cmd_rebind(&a);
 	if (strcmp(a.a[0].key, "encap") == 0)
 		return cmd_encap(&a);
+	if (strcmp(a.a[0].key, "frames") == 0)
+		return cmd_frames(&a);
+	if (strcmp(a.a[0].key, "flush") == 0)
+		return flush_frames();
+	if (strcmp(a.a[0].key, "resend") == 0)
+		return cmd_resend(&a);
+	if (strcmp(a.a[0].key, "save_frame") == 0)
+		return cmd_save_frame(&a);
 	if (strcmp(a.a[0].key, "set") == 0) {
 		if (a.n != 3 || a.a[1].val != NULL || a.a[2].val != NULL)
 			return failf(PROBE_USAGE, "set NAME VALUE");
@@ -1510,6 +1860,10 @@ int main(int argc, char **argv)
 
 	P.label = "sn-probe";
 	P.within = 5.0;
+	if (sodium_init() < 0) {
+		fprintf(stderr, "sn-probe: libsodium failed to initialise\n");
+		return PROBE_FAIL;
+	}
 	while ((opt = getopt(argc, argv, "dn:t:l:")) != -1) {
 		switch (opt) {
 		case 'd':
@@ -1560,8 +1914,12 @@ int main(int argc, char **argv)
 		if (rc != PROBE_OK)
 			break;
 	}
+	if (rc == PROBE_OK && flush_frames() != PROBE_OK)
+		rc = PROBE_FAIL;
 	if (rc != PROBE_OK)
 		fprintf(stderr, "%s: %s:%u: %s\n", P.label, P.script, P.line, P.err);
+	frames_off();
+	free(P.fctx);
 	if (in != stdin)
 		fclose(in);
 	close(P.fd);

@@ -124,6 +124,14 @@ static const struct error_case error_cases[] = {
 	 "listen 127.0.0.1:13\nlisten 127.0.0.1:14\nlisten 127.0.0.1:15\nlisten 127.0.0.1:16\n"
 	 "listen 127.0.0.1:17\n",
 	 NAME ":17: listen: more than 16 listen lines"},
+	/* serial lines */
+	{"serial /dev/ttyS0 baud\n", NAME ":1: serial: baud needs a number"},
+	{"serial /dev/ttyS0 baud 9601\n",
+	 NAME ":1: serial: baud \"9601\" is not a standard rate (1200, 2400, 4800, 9600, 19200, "
+	      "38400, 57600, 115200...)"},
+	{"serial /dev/ttyS0 odd\n", NAME ":1: serial: \"odd\" is not baud N, rtscts or raw"},
+	{"serial /dev/ttyS0\nport 1\nserial /dev/ttyS0 raw\n",
+	 NAME ":3: serial: /dev/ttyS0 is already a serial line (" NAME ":1)"},
 };
 
 static void test_file_errors(void **state)
@@ -648,6 +656,104 @@ static void test_default_names(void **state)
 	gw_daemon_config_free(&cfg);
 }
 
+/* "serial" lines and --serial, which replaces them. */
+/* The link frames' keys, and the words a listen line may end in. */
+static void test_link_settings(void **state)
+{
+	struct gw_daemon_config cfg;
+	char err[512];
+	(void)state;
+	assert_int_equal(parse("link_keys /k\nlink_dict /d1\nlink_dict /d2\nlink_mtu 340\n"
+	                       "link_hold_ms 0\nlink_state_dir /s\nlink_require on\nlink_plain_ok yes\n"
+	                       "listen 127.0.0.1:1 link_require=off\n"
+	                       "listen [::1]:2\tlink_plain_ok=off   link_require\nlisten 127.0.0.1\n",
+	                       &cfg, err, sizeof err), 0);
+	assert_string_equal(cfg.link.keys, "/k");
+	assert_int_equal(cfg.link.n_dict, 2);
+	assert_string_equal(cfg.link.dict[1], "/d2");
+	assert_int_equal(cfg.link.mtu, 340);
+	assert_int_equal(cfg.link.hold_ms, 0);
+	assert_string_equal(cfg.link.state_dir, "/s");
+	assert_true(cfg.link.require && cfg.link.plain_ok);
+	assert_int_equal(cfg.n_listen, 3);
+	assert_string_equal(cfg.listen[0], "127.0.0.1:1");
+	assert_string_equal(cfg.listen[1], "[::1]:2");
+	assert_int_equal(cfg.link.listen_require[0], GW_LISTEN_OFF);
+	assert_int_equal(cfg.link.listen_plain_ok[0], GW_LISTEN_INHERIT);
+	assert_int_equal(cfg.link.listen_require[1], GW_LISTEN_ON);
+	assert_int_equal(cfg.link.listen_plain_ok[1], GW_LISTEN_OFF);
+	assert_int_equal(cfg.link.listen_require[2], GW_LISTEN_INHERIT);
+	gw_daemon_config_free(&cfg);
+
+	static const struct error_case bad[] = {
+		{"link_mtu 63\n", NAME ":1: link_mtu: \"63\" is not a whole number from 64 to 4096"},
+		{"link_mtu 4097\n", NAME ":1: link_mtu: \"4097\" is not a whole number from 64 to 4096"},
+		{"link_require maybe\n", NAME ":1: link_require: \"maybe\" is not true or false"},
+		{"listen 127.0.0.1 link_requir\n",
+		 NAME ":1: listen: \"link_requir\": expected link_require[=on|off] or link_plain_ok[=on|off]"},
+		{"listen 127.0.0.1 link_require=2\n",
+		 NAME ":1: listen: \"link_require=2\": expected link_require[=on|off] or link_plain_ok[=on|off]"},
+		{"listen host link_require\n", NAME ":1: listen: \"host\" is not a numeric IPv4 or IPv6 address"},
+		{"link_dict a\nlink_dict a\nlink_dict a\nlink_dict a\nlink_dict a\nlink_dict a\nlink_dict a\n"
+		 "link_dict a\nlink_dict a\n", NAME ":9: link_dict: more than 8 link_dict lines"},
+	};
+	int failed = 0;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		int rc = parse(bad[i].text, &cfg, err, sizeof err);
+		if (rc != -1 || strcmp(err, bad[i].want) != 0) {
+			print_error("link row %zu: got %d \"%s\", want \"%s\"\n", i, rc, err, bad[i].want);
+			failed++;
+		}
+		gw_daemon_config_free(&cfg);
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void test_serial_lines(void **state)
+{
+	struct gw_daemon_config cfg;
+	struct cli_run r;
+	char err[512], path[256];
+	(void)state;
+	assert_int_equal(parse("serial /dev/ttyS0\n# two\nserial\t/dev/ttyUSB1  baud 115200 rtscts raw\n",
+	                       &cfg, err, sizeof err), 0);
+	assert_int_equal(cfg.n_serial, 2);
+	assert_string_equal(cfg.serial[0].path, "/dev/ttyS0");
+	assert_int_equal(cfg.serial[0].baud, 9600);
+	assert_false(cfg.serial[0].rtscts || cfg.serial[0].raw);
+	assert_string_equal(cfg.serial[0].origin, NAME ":1");
+	assert_string_equal(cfg.serial[1].path, "/dev/ttyUSB1");
+	assert_int_equal(cfg.serial[1].baud, 115200);
+	assert_true(cfg.serial[1].rtscts && cfg.serial[1].raw);
+	assert_string_equal(cfg.serial[1].origin, NAME ":3");
+	gw_daemon_config_free(&cfg);
+
+	write_file(path, sizeof path, "serial /dev/ttyS0\nserial /dev/ttyS1\n");
+	const char *args[] = {"-c", path, "--serial", "/dev/ttyACM0:57600,raw", "--serial",
+	                      "/dev/ttyACM1"};
+	load(&r, args, 6);
+	assert_int_equal(r.rc, GW_CONFIG_RUN);
+	assert_int_equal(r.cfg.n_serial, 2);
+	assert_string_equal(r.cfg.serial[0].path, "/dev/ttyACM0");
+	assert_int_equal(r.cfg.serial[0].baud, 57600);
+	assert_true(r.cfg.serial[0].raw && !r.cfg.serial[0].rtscts);
+	assert_string_equal(r.cfg.serial[0].origin, "--serial");
+	assert_string_equal(r.cfg.serial[1].path, "/dev/ttyACM1");
+	assert_int_equal(r.cfg.serial[1].baud, 9600);
+	gw_daemon_config_free(&r.cfg);
+	const char *bad[] = {"--serial", "/dev/ttyACM0:96000"};
+	load(&r, bad, 2);
+	assert_int_equal(r.rc, GW_CONFIG_ERROR);
+	assert_non_null(strstr(r.err, "--serial /dev/ttyACM0:96000: baud \"96000\""));
+	gw_daemon_config_free(&r.cfg);
+	const char *flag[] = {"--serial", "/dev/ttyACM0,parity"};
+	load(&r, flag, 2);
+	assert_int_equal(r.rc, GW_CONFIG_ERROR);
+	assert_non_null(strstr(r.err, "\"parity\" is not baud N, rtscts or raw"));
+	gw_daemon_config_free(&r.cfg);
+	unlink(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -659,6 +765,8 @@ int main(void)
 		cmocka_unit_test(test_command_line_errors),
 		cmocka_unit_test(test_checks),
 		cmocka_unit_test(test_default_names),
+		cmocka_unit_test(test_serial_lines),
+		cmocka_unit_test(test_link_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

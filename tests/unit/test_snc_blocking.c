@@ -134,7 +134,7 @@ static void fake_close(struct snc_transport *t)
 	close(f->pipefd[1]);
 }
 
-static const struct snc_transport_ops fake_ops = { fake_send, fake_recv, fake_fd, fake_close };
+static const struct snc_transport_ops fake_ops = { fake_send, fake_recv, fake_fd, fake_close, NULL, NULL };
 
 struct fixture {
 	struct fake f;
