@@ -311,7 +311,9 @@ int gw_link_set_keys(struct gw_link *gl, struct gw_link_keys *keys, uint64_t now
 		uint64_t tx = 0, rx = 0;
 		while (j < gl->n_keyed && station_cmp(gl->keyed[j]->key, k) < 0)
 			j++;
-		struct station *old = j < gl->n_keyed && station_cmp(gl->keyed[j]->key, k) == 0 ? gl->keyed[j] : NULL;
+		struct station *old = NULL;
+		if (j < gl->n_keyed && station_cmp(gl->keyed[j]->key, k) == 0)
+			old = gl->keyed[j];
 		if (old != NULL) {
 			uint64_t highest;
 			tx = old->tx_mark;

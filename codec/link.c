@@ -199,6 +199,31 @@ static void refill(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx)
 
 /* ---------------------------------------------------------------- sending */
 
+/*
+ * Whether a message waits for company: the PUBLISH flow (PUBLISH, PUBACK,
+ * PUBREC, PUBREL, PUBCOMP) comes in runs that batch well. Every other
+ * exchange (CONNECT, REGISTER, SUBSCRIBE, PINGREQ, their answers, ...) is
+ * one message that the other side waits on, and often everything behind
+ * it too: it goes at once, with whatever is queued before it.
+ */
+static bool held(const uint8_t *msg, size_t len)
+{
+	size_t at = msg[0] == 0x01u ? 3u : 1u;
+
+	if (at >= len)
+		return true;
+	switch (msg[at]) {
+	case MQTTSN_PUBLISH:
+	case MQTTSN_PUBACK:
+	case MQTTSN_PUBREC:
+	case MQTTSN_PUBREL:
+	case MQTTSN_PUBCOMP:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, const uint8_t *msg, size_t len,
                      uint64_t now)
 {
@@ -241,6 +266,8 @@ int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, const 
 	e->seq = l->seq_in++;
 	l->q_count++;
 	l->q_bytes += len;
+	if (!held(msg, len))
+		l->flush_until = l->seq_in; /* taken back below if it is refused */
 	if (l->ready || l->b_count + 1 < l->q_count)
 		return MQTTSN_OK; /* waits behind a frame that is ready */
 	rc = offer(l, ctx, l->q_count - 1);
@@ -251,6 +278,8 @@ int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, const 
 		free(e->data);
 		e->data = NULL;
 		l->seq_in--;
+		if (l->flush_until > l->seq_in)
+			l->flush_until = l->seq_in;
 		if (rc == MQTTSN_ERR_TOO_BIG)
 			l->stats.drop_too_big++;
 		if (l->q_count == 0) {

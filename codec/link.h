@@ -4,7 +4,8 @@
  *
  * Sending: messages queue in order; they go out batched into frames of at
  * most conf.mtu octets, each message held at most conf.hold_ms waiting for
- * company, a frame sent at once when it is full. A message too large for
+ * company, a frame sent at once when it is full. Only the PUBLISH flow is
+ * held; any other message flushes the queue (codec/FRAMES.md). A message too large for
  * one frame even compressed is cut into fragments, one frame each.
  * Receiving: a frame is opened (authenticated, replay-checked, inflated) and
  * its messages handed out in order; fragments are put back together.

@@ -233,6 +233,8 @@ int sim_report_account(struct sim_report *r, struct sim_pub *pubs, size_t n_pubs
 		}
 		kind[i] = RX_FIRST;
 		p->first_us = rx[i].at_us;
+		if (rx[i].at_us > r->last_rx_us)
+			r->last_rx_us = rx[i].at_us;
 		r->delivered++;
 		if (p->station < r->n_lines) {
 			struct sim_station_line *l = &r->lines[p->station];
@@ -251,6 +253,12 @@ int sim_report_account(struct sim_report *r, struct sim_pub *pubs, size_t n_pubs
 	}
 	/* published, lost and why */
 	r->published = n_pubs;
+	r->first_pub_us = UINT64_MAX;
+	for (i = 0; i < n_pubs; i++)
+		if (pubs[i].at_us < r->first_pub_us)
+			r->first_pub_us = pubs[i].at_us;
+	if (n_pubs == 0)
+		r->first_pub_us = 0;
 	r->lost = 0;
 	r->lost_refused_queue = r->lost_refused_gw = r->lost_still_queued = 0;
 	r->lost_dropped = r->vanished = 0;

@@ -104,6 +104,9 @@ struct sim_report {
 	uint64_t downlink;         /* broker messages delivered to stations */
 	/* delay from publish to first receipt */
 	uint64_t delay_median_us, delay_p99_us, delay_max_us;
+	/* the first publish and the last first receipt: delivered over the
+	 * time between is the rate a backlog drained at */
+	uint64_t first_pub_us, last_rx_us;
 	/* the links */
 	struct sim_link_line link[SIM_DIRS];
 	/* the cores */

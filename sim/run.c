@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "sim/profile.h"
 #include "sim/report.h"
 #include "sim/run.h"
 #include "sim/scenario.h"
@@ -27,7 +29,8 @@ static const char usage[] =
 	"  --seed N             the seed, in place of the scenario's\n"
 	"  --set KEY=VALUE      change a setting: duration=2h, drain=6h, sample=5m,\n"
 	"                       link.KEY=VALUE (profile, trace, loss=1%, ...),\n"
-	"                       bridge.KEY=VALUE, broker.KEY=VALUE; repeatable\n"
+	"                       bridge.KEY=VALUE, broker.KEY=VALUE, frames.KEY=VALUE;\n"
+	"                       repeatable\n"
 	"  --out DIR            write DIR/report.txt, DIR/series.csv, DIR/timeline.svg\n"
 	"  --text FILE          the text summary to FILE\n"
 	"  --csv FILE           the time series to FILE\n"
@@ -37,7 +40,9 @@ static const char usage[] =
 	"  --timing             wall-clock time and speed on stderr\n"
 	"  --log                the gateway core's log on stderr\n"
 	"  --fail-on-loss       exit 3 when any message was lost\n"
-	"  --compare            plain MQTT-SN against link frames (not yet: refused)\n"
+	"  --compare            run it twice, plain MQTT-SN and with link frames\n"
+	"                       ([frames] settings, frames.on=yes), and compare;\n"
+	"                       --out DIR then writes DIR/plain and DIR/frames\n"
 	"  -q, --quiet          no summary on stdout\n"
 	"      --help           this text\n"
 	"\n"
@@ -161,6 +166,127 @@ static int write_reports(const struct args *a, const struct sim_report *r)
 	return rc;
 }
 
+/* ---------------------------------------------------------------- --compare */
+
+/* Octets a second the up direction carries (0: no rate limit). */
+static double link_rate_Bps(const struct sim_scenario *s)
+{
+	struct sim_link_params p;
+	char err[512];
+	size_t i;
+
+	if (sim_profile_apply(&p, s->profile, err, sizeof err) != 0)
+		return 0;
+	for (i = 0; i < s->n_link_set; i++)
+		if (sim_profile_set(&p, s->link_set[i].assignment, err, sizeof err) != 0)
+			return 0;
+	if (p.dir[SIM_UP].rate_bps == 0 || p.dir[SIM_UP].bits_per_byte == 0)
+		return 0;
+	return (double)p.dir[SIM_UP].rate_bps / (double)p.dir[SIM_UP].bits_per_byte;
+}
+
+/* Delivered over the time from the first publish to the last first receipt. */
+static double rate_of(const struct sim_report *r)
+{
+	double s = r->last_rx_us > r->first_pub_us ? (double)(r->last_rx_us - r->first_pub_us) / 1e6
+	                                           : 0.0;
+	return s > 0 ? (double)r->delivered / s : 0.0;
+}
+
+static double per_msg(uint64_t bytes, uint64_t delivered)
+{
+	return delivered > 0 ? (double)bytes / (double)delivered : 0.0;
+}
+
+/* The share of the up direction's capacity that carried octets while the backlog drained. */
+static double busy_pct(const struct sim_report *r, double bytes_per_s)
+{
+	double s = r->last_rx_us > r->first_pub_us ? (double)(r->last_rx_us - r->first_pub_us) / 1e6
+	                                           : 0.0;
+	return s > 0 && bytes_per_s > 0 ? 100.0 * (double)r->link[SIM_UP].bytes / (s * bytes_per_s)
+	                                : 0.0;
+}
+
+static void compare_table(const struct sim_report *p, const struct sim_report *f, double up_Bps,
+                          FILE *out)
+{
+	double rp = rate_of(p), rf = rate_of(f);
+
+	fprintf(out, "compared: plain MQTT-SN against link frames (mtu %u up, %u down%s%s)\n",
+	        (unsigned)f->frames_mtu_up, (unsigned)f->frames_mtu_down,
+	        f->frames_encrypted ? ", encrypted" : "", f->frames_compressed ? ", compressed" : "");
+	fprintf(out, "  %-34s %14s %14s\n", "", "plain", "frames");
+	fprintf(out, "  %-34s %14" PRIu64 " %14" PRIu64 "\n", "published", p->published, f->published);
+	fprintf(out, "  %-34s %14" PRIu64 " %14" PRIu64 "\n", "delivered", p->delivered, f->delivered);
+	fprintf(out, "  %-34s %14" PRIu64 " %14" PRIu64 "\n", "lost", p->lost, f->lost);
+	fprintf(out, "  %-34s %14" PRIu64 " %14" PRIu64 "\n", "duplicated", p->duplicates, f->duplicates);
+	fprintf(out, "  %-34s %14" PRIu64 " %14" PRIu64 "\n", "link octets up", p->link[SIM_UP].bytes,
+	        f->link[SIM_UP].bytes);
+	fprintf(out, "  %-34s %14" PRIu64 " %14" PRIu64 "\n", "link octets down",
+	        p->link[SIM_DOWN].bytes, f->link[SIM_DOWN].bytes);
+	fprintf(out, "  %-34s %14.1f %14.1f\n", "octets up per delivered message",
+	        per_msg(p->link[SIM_UP].bytes, p->delivered), per_msg(f->link[SIM_UP].bytes, f->delivered));
+	fprintf(out, "  %-34s %14.1f %14.1f\n", "octets down per delivered message",
+	        per_msg(p->link[SIM_DOWN].bytes, p->delivered),
+	        per_msg(f->link[SIM_DOWN].bytes, f->delivered));
+	fprintf(out, "  %-34s %14.2f %14.2f\n", "delivered per second", rp, rf);
+	if (up_Bps > 0)
+		fprintf(out, "  %-34s %13.0f%% %13.0f%%\n", "up capacity used", busy_pct(p, up_Bps),
+		        busy_pct(f, up_Bps));
+	if (rp > 0)
+		fprintf(out, "  %-34s %29.1f\n", "frames / plain, delivered per second", rf / rp);
+}
+
+/* Run the scenario plain and with frames; reports of both, then the table. */
+static int compare(const struct args *a, struct sim_scenario *s, const struct sim_run_opts *opts)
+{
+	static const char *const sets[2] = { "frames.on=no", "frames.on=yes" };
+	static const char *const names[2] = { "plain", "frames" };
+	struct sim_report r[2];
+	char err[2048];
+	int k, rc = 0;
+
+	memset(r, 0, sizeof r);
+	for (k = 0; k < 2 && rc == 0; k++) {
+		if (sim_scenario_set(s, sets[k], err, sizeof err) != 0 ||
+		    sim_scenario_run(s, opts, &r[k], err, sizeof err) != 0) {
+			fprintf(stderr, "sn-sim run: %s (%s)\n", err, names[k]);
+			rc = 1;
+			break;
+		}
+		if (a->out != NULL) {
+			struct args one = *a;
+			char dir[4096];
+
+			if (mkdir(a->out, 0777) != 0 && errno != EEXIST) {
+				fprintf(stderr, "sn-sim run: %s: %s\n", a->out, strerror(errno));
+				rc = 1;
+				break;
+			}
+			snprintf(dir, sizeof dir, "%s/%s", a->out, names[k]);
+			one.out = dir;
+			one.quiet = true;
+			if (write_reports(&one, &r[k]) != 0)
+				rc = 1;
+		}
+		if (!a->quiet) {
+			printf("== %s\n", k == 0 ? "plain MQTT-SN" : "link frames");
+			sim_report_text(&r[k], stdout);
+			printf("\n");
+		}
+	}
+	if (rc == 0) {
+		double rate = link_rate_Bps(s);
+
+		compare_table(&r[0], &r[1], rate, stdout);
+		if (a->fail_on_loss && (r[0].lost > 0 || r[1].lost > 0))
+			rc = 3;
+	}
+	sim_report_free(&r[0]);
+	sim_report_free(&r[1]);
+	return rc;
+}
+
 /* One open queue holds three descriptors: let many stations have theirs. */
 static void raise_fd_limit(void)
 {
@@ -195,10 +321,8 @@ int sim_run_main(int argc, char **argv)
 		free(a.sets);
 		return rc < 0 ? 0 : rc;
 	}
-	if (a.compare) {
-		fprintf(stderr, "sn-sim run: --compare needs link frames (batching, compression) in the "
-		                "client and the bridge, which do not exist yet; run the scenario without "
-		                "it\n");
+	if (a.compare && (a.text != NULL || a.csv != NULL || a.svg != NULL)) {
+		fprintf(stderr, "sn-sim run: with --compare, --out DIR writes the reports of both runs\n");
 		free(a.sets);
 		return 2;
 	}
@@ -228,6 +352,12 @@ int sim_run_main(int argc, char **argv)
 	memset(&opts, 0, sizeof opts);
 	opts.workdir = a.workdir;
 	opts.log = a.log ? stderr : NULL;
+	if (a.compare) {
+		rc = compare(&a, &s, &opts);
+		sim_scenario_free(&s);
+		free(a.sets);
+		return rc;
+	}
 	t0 = wall_now();
 	if (sim_scenario_run(&s, &opts, &r, err, sizeof err) != 0) {
 		fprintf(stderr, "sn-sim run: %s\n", err);

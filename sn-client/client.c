@@ -66,7 +66,7 @@ struct snc *snc_new(const struct snc_config *cfg, const struct snc_ops *ops, voi
 	snc_rtt_init(&c->rtt, cfg->retry_initial_ms, cfg->retry_min_ms, cfg->retry_max_ms);
 	c->rtt.slack_ms = cfg->retry_slack_ms;
 	/* Twice the public limit: a publish may need a REGISTER of the core's own. */
-	c->reqcap = (size_t)cfg->max_requests * 2;
+	c->reqcap = (size_t)c->cfg.max_requests * 2;
 	c->reqs = calloc(c->reqcap, sizeof *c->reqs);
 	c->topics = calloc(cfg->max_topics ? cfg->max_topics : 1, sizeof *c->topics);
 	c->tx = malloc(cfg->max_msg);

@@ -40,7 +40,8 @@ struct snc_config {
 	                                  standard (6.6); more needs a gateway that
 	                                  accepts it */
 	uint32_t max_requests;         /* requests pending at once (publish,
-	                                  subscribe, ...); more gives SNC_ERR_FULL */
+	                                  subscribe, ...); more gives SNC_ERR_FULL;
+	                                  give a window at least as many */
 	uint32_t max_topics;           /* topic ids remembered (registered, predefined) */
 	uint32_t max_msg;              /* largest message sent, octets: the link's MTU */
 	uint32_t retry_initial_ms;     /* RTO before the first measured round trip */

@@ -22,6 +22,13 @@ void snc_linkopt_defaults(struct snc_linkopt *o)
 	o->hold_ms = -1;
 }
 
+uint32_t snc_linkopt_retry_slack_ms(const struct snc_linkopt *o)
+{
+	if (!o->frames)
+		return 0;
+	return 2u * (uint32_t)(o->hold_ms >= 0 ? o->hold_ms : (long)SNC_LINKOPT_HOLD_DEFAULT);
+}
+
 int snc_linkopt_option(struct snc_linkopt *o, int c, const char *arg, char *err, size_t errcap)
 {
 	switch (c) {

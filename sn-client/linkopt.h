@@ -69,6 +69,13 @@ enum {
 
 void snc_linkopt_defaults(struct snc_linkopt *o);
 
+/*
+ * The client core's retry_slack_ms for these options: with frames, an
+ * answer may wait a hold at each end (the bridge's as long as ours,
+ * presumably) besides the round trip; 0 without frames.
+ */
+uint32_t snc_linkopt_retry_slack_ms(const struct snc_linkopt *o);
+
 /* As snc_tport_option(): 1 taken, 0 not a link option, -1 a bad value (err says why). */
 int snc_linkopt_option(struct snc_linkopt *o, int c, const char *arg, char *err, size_t errcap);
 

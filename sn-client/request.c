@@ -286,12 +286,30 @@ void snc_req_send_first(struct snc *c, struct req *r, enum req_state state, uint
 	snc_req_send_now(c, r, now);
 }
 
-/* The answer to r came: a round-trip sample unless r was resent (Karn). */
+/*
+ * The answer to r came: a round-trip sample unless r was resent (Karn).
+ * And, as TCP restarts its timer when an acknowledgement shows progress
+ * (RFC 6298 5.3), every request still waiting that was sent after r gets
+ * at least a full RTO from now: it stood behind r on the way (a window of
+ * publishes leaves in a burst, over a slow link one after the other, and
+ * batched), so its answer is due later than r's. A request sent before r
+ * keeps its timer: it may be lost, and answers to later ones must not
+ * starve its retransmission.
+ */
 void snc_req_sample(struct snc *c, const struct req *r, uint64_t now)
 {
 	if (!r->retransmitted && now >= r->sent_at) {
 		snc_rtt_sample(&c->rtt, (uint32_t)(now - r->sent_at));
 		c->st.rtt_samples++;
+	}
+	for (size_t i = 0; i < c->nreqs; i++) {
+		struct req *q = c->reqs[i];
+		uint64_t due = now + c->rtt.rto_ms;
+
+		if (q == r || (q->state != RQ_SENT && q->state != RQ_PUBREL) || q->retries > 0 ||
+		    q->sent_at < r->sent_at || q->deadline >= due)
+			continue;
+		q->deadline = due;
 	}
 }
 

@@ -711,6 +711,10 @@ int main(int argc, char **argv)
 	if (r.q != NULL)
 		cfg.connect_retry_count = 0;
 	cfg.inflight_window = (uint32_t)o.window;
+	/* room for the window and a few requests beside it */
+	if (cfg.max_requests < cfg.inflight_window + 8u)
+		cfg.max_requests = cfg.inflight_window + 8u;
+	cfg.retry_slack_ms = snc_linkopt_retry_slack_ms(&o.tport.link);
 	cfg.retry_initial_ms = (uint32_t)o.rto_ms;
 	if (cfg.retry_min_ms > cfg.retry_initial_ms)
 		cfg.retry_min_ms = cfg.retry_initial_ms;

@@ -282,6 +282,7 @@ int main(int argc, char **argv)
 	cfg.keep_alive_s = (uint16_t)o.keep_alive;
 	cfg.clean_session = !o.no_clean;
 	cfg.retry_initial_ms = (uint32_t)o.rto_ms;
+	cfg.retry_slack_ms = snc_linkopt_retry_slack_ms(&o.tport.link);
 	if (cfg.retry_min_ms > cfg.retry_initial_ms)
 		cfg.retry_min_ms = cfg.retry_initial_ms;
 	cfg.max_msg = 65535;

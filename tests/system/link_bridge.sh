@@ -199,3 +199,10 @@ chmod 644 "$T/keys"
 timeout 10 "$BRIDGE_BIN" -c "$T/open.conf" >"$T/open.out" 2>&1
 check "a key file open to others: exit 2" test $? -eq 2
 check "... saying why" grep -q "$T/keys: open to group or others (mode 0644)" "$T/open.out"
+
+printf 'st-9 0 %s\nst-9 7 %s\n' "$(printf '%064d' 0)" "$(printf '%064d' 0)" >"$T/badkeys"
+chmod 600 "$T/badkeys"
+sed "s|^link_keys .*|link_keys $T/badkeys|" "$T/open.conf" >"$T/bad.conf"
+timeout 10 "$BRIDGE_BIN" -c "$T/bad.conf" >"$T/bad.out" 2>&1
+check "a damaged key file: exit 2" test $? -eq 2
+check "... naming the file and line" grep -q "$T/badkeys:2: the key id must be 0, 1, 2 or 3" "$T/bad.out"

@@ -147,12 +147,63 @@ check "another seed, another report" differ "$T/crashes/report.txt" "$T/seed2/re
 run short --set duration=1h --set drain=30m "$SCN/geo-rain-fade-24h.scn"
 check "--set duration=1h: 60 published" [ "$(val "$T/short/report.txt" published)" = 60 ]
 
-run cmp --compare "$SCN/geo-rain-fade-24h.scn"
-if [ "$RC" -eq 2 ] && grep -q "link frames" "$T/cmp.err"; then
-	ok "--compare is refused: link frames do not exist yet"
+run cmp --compare "$SCN/geo-rain-fade-24h.scn" --text "$T/x.txt"
+check "--compare refuses --text (it writes two reports: --out)" [ "$RC" -eq 2 ]
+
+# ---------------------------------------------------------------- link frames
+
+# The crashes of both ends with link frames: every end restarts from the
+# counters it persisted, so nothing is refused as a replay and nothing lost.
+run frames-crashes --fail-on-loss --set frames.on=yes "$SCN/crashes-geo-24h.scn"
+if [ "$RC" -eq 0 ]; then
+	r=$T/frames-crashes/report.txt
+	consistent frames-crashes
+	check "frames-crashes: the crashes happened with frames on" \
+		[ "$(sed -n '/^bridge/,$p' "$r" | val /dev/stdin crashes)" = 2 ]
+	check "frames-crashes: frames carried the traffic, none refused on opening" \
+		[ "$(val "$r" "refused on opening")" = 0 ] && [ "$(val "$r" "deflated frames")" -gt 0 ]
 else
-	notok "--compare: wanted exit 2 and a word on link frames (exit $RC)"
-	show stderr "$T/cmp.err"
+	notok "frames-crashes: sn-sim run exits 0 with nothing lost (exit $RC)"
+	show stderr "$T/frames-crashes.err"
+	show report "$T/frames-crashes/report.txt"
+fi
+
+# A backlog over 600 ms and 9,600 bit/s, plain against frames (virtual
+# time: the same figures every run). The rate is the issue's target of ten
+# times; make bench reports the figures themselves.
+mkdir -p "$T/cmp9600"
+timeout 300 "$SIM_BIN" run --compare -q --fail-on-loss --out "$T/cmp9600" \
+	"$SCN/backlog-9600.scn" >"$T/cmp9600.txt" 2>"$T/cmp9600.err"
+RC=$?
+if [ "$RC" -eq 0 ]; then
+	row() { grep -E "^  $1 +[0-9]" "$T/cmp9600.txt" | awk '{ print $(NF - 1), $NF }'; }
+	note "backlog-9600: $(row 'delivered per second')  (plain, frames msg/s)"
+	check "--compare: both runs delivered all 1000" [ "$(row delivered)" = "1000 1000" ]
+	check "--compare: no duplicate either way" [ "$(row duplicated)" = "0 0" ]
+	check "--compare: frames drain the backlog at least 10 times as fast" \
+		awk -v r="$(row 'delivered per second')" 'BEGIN { split(r, v, " "); exit !(v[1] > 0 && v[2] >= 10 * v[1]) }'
+	check "--compare: the reports of both runs are written" \
+		[ -s "$T/cmp9600/plain/report.txt" ] && [ -s "$T/cmp9600/frames/series.csv" ]
+else
+	notok "--compare backlog-9600: exit 0 with nothing lost (exit $RC)"
+	show stderr "$T/cmp9600.err"
+	show output "$T/cmp9600.txt"
+fi
+
+# Earthquake events (about 713 octets) over a 340-octet link: plain
+# MQTT-SN cannot send one; frames can, compressed, and uncompressed in
+# fragments.
+run quake-plain "$SCN/quake-backlog-9600.scn"
+check "quake, plain: every event refused as too big for the link" \
+	[ "$(val "$T/quake-plain/report.txt" "refused, gateway or size")" = 600 ]
+run quake-frames --fail-on-loss --set frames.on=yes --set frames.compress=no "$SCN/quake-backlog-9600.scn"
+if [ "$RC" -eq 0 ]; then
+	check "quake, frames without compression: 600 delivered in fragments" \
+		[ "$(val "$T/quake-frames/report.txt" delivered)" = 600 ] &&
+		[ "$(val "$T/quake-frames/report.txt" "fragment frames")" -gt 1200 ]
+else
+	notok "quake, frames: exit 0 with nothing lost (exit $RC)"
+	show stderr "$T/quake-frames.err"
 fi
 
 printf '[station a]\ncorpus telemetry/no-such-corpus.csv\n' >"$T/missing.scn"

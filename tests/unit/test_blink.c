@@ -610,6 +610,35 @@ static void test_reload(void **state)
 	gw_link_free(gl);
 }
 
+static void test_probe_budget(void **state)
+{
+	(void)state;
+	uint64_t now = 50000;
+	struct gw_link *gl = bridge_new(0, now);
+	struct mqttsn_link *stranger = station_new(KEY_X, 0, 0), *st = station_new(KEY_A, 0, 0);
+	struct gw_addr x = addr(0, 50), a = addr(0, 51);
+	uint8_t m[64], f[MQTTSN_FRAME_MAX], g[MQTTSN_FRAME_MAX];
+	size_t fl = one_frame(stranger, m, connect_msg("st-a", m), f, now);
+	size_t gl_len = one_frame(st, m, connect_msg("st-a", m), g, now);
+
+	/* Junk from unbound addresses costs one trial per candidate station, within a budget. */
+	for (unsigned i = 0; i < GW_LINK_PROBE_RATE; i++)
+		gw_link_on_datagram(gl, &x, f, fl, now);
+	const struct gw_link_stats *s = gw_link_stats(gl);
+	assert_int_equal(s->probes, GW_LINK_PROBE_RATE);
+	assert_int_equal(s->unknown_station, GW_LINK_PROBE_RATE / 2);
+	assert_int_equal(s->probe_throttled, GW_LINK_PROBE_RATE / 2);
+	/* Over budget, even a real station waits ... */
+	gw_link_on_datagram(gl, &a, g, gl_len, now);
+	assert_int_equal(F.n_in, 0);
+	/* ... until the budget refills (its retransmission gets through). */
+	gw_link_on_datagram(gl, &a, g, gl_len, now + 1000);
+	assert_int_equal(F.n_in, 1);
+	mqttsn_link_free(stranger);
+	mqttsn_link_free(st);
+	gw_link_free(gl);
+}
+
 int main(void)
 {
 	if (sodium_init() < 0)
@@ -627,6 +656,7 @@ int main(void)
 		cmocka_unit_test_setup(test_restart_keeps_counters, setup),
 		cmocka_unit_test_setup(test_listener_policies, setup),
 		cmocka_unit_test_setup(test_reload, setup),
+		cmocka_unit_test_setup(test_probe_budget, setup),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	free(CTX);

@@ -350,6 +350,37 @@ static void test_hold(void **state)
 	mqttsn_link_free(br);
 }
 
+/* The PUBLISH flow waits for company; a control message (here PINGREQ and
+ * a REGISTER) goes at once, taking what was queued before it along. */
+static void test_control_not_held(void **state)
+{
+	struct mqttsn_link_conf cs = make_conf(MQTTSN_LINK_UP, 340, 200, true);
+	struct mqttsn_link_conf cb = make_conf(MQTTSN_LINK_DOWN, 340, 0, true);
+	struct mqttsn_link *st = ready_link(&cs), *br = ready_link(&cb);
+	static const uint8_t pingreq[] = { 0x02, MQTTSN_PINGREQ };
+	static const uint8_t reg[] = { 0x0a, MQTTSN_REGISTER, 0x00, 0x00, 0x00, 0x07, 'a', '/', 'b', 'c' };
+	uint8_t m[40];
+
+	(void)state;
+	wire_reset();
+	assert_int_equal(mqttsn_link_send(st, &ctx, m, publish(m, 30, 1), 1000), MQTTSN_OK);
+	assert_true(mqttsn_link_deadline(st) == 1200);
+	assert_int_equal(mqttsn_link_send(st, &ctx, pingreq, sizeof pingreq, 1010), MQTTSN_OK);
+	assert_true(mqttsn_link_deadline(st) <= 1010);
+	assert_int_equal(pump(st, 1010), 1);
+	assert_true(take(br, wire[0].buf, wire[0].len) > 0);
+	assert_int_equal(got.n, 2); /* the PUBLISH and the PINGREQ, in order */
+	assert_int_equal(got.len[1], sizeof pingreq);
+	/* alone too */
+	assert_int_equal(mqttsn_link_send(st, &ctx, reg, sizeof reg, 2000), MQTTSN_OK);
+	assert_int_equal(pump(st, 2000), 1);
+	/* and a PUBLISH after it is held again */
+	assert_int_equal(mqttsn_link_send(st, &ctx, m, publish(m, 30, 2), 2001), MQTTSN_OK);
+	assert_true(mqttsn_link_deadline(st) == 2201);
+	mqttsn_link_free(st);
+	mqttsn_link_free(br);
+}
+
 static void test_full_frame_at_once(void **state)
 {
 	struct mqttsn_link_conf cs = make_conf(MQTTSN_LINK_UP, 340, 60000, true);
@@ -1095,6 +1126,7 @@ int main(void)
 		cmocka_unit_test(test_batching_340),
 		cmocka_unit_test(test_batching_1200),
 		cmocka_unit_test(test_hold),
+		cmocka_unit_test(test_control_not_held),
 		cmocka_unit_test(test_full_frame_at_once),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_fragments_counter_midway),

@@ -350,6 +350,52 @@ static void test_window(void **state)
 	h_free(h);
 }
 
+/*
+ * An answer restarts the timers of what was sent after the answered
+ * message (it stood behind it on the way), not of what was sent before it
+ * (that may be lost).
+ */
+static void test_answer_restarts_later_timers(void **state)
+{
+	struct snc_config cfg;
+	struct harness *h;
+	struct mqttsn_msg z, a, b, again;
+	uint64_t t0;
+
+	(void)state;
+	h_config(&cfg);
+	cfg.inflight_window = 3;
+	h = h_new(&cfg);
+	h_connect(h, 600); /* SRTT 600, RTTVAR 300: RTO 1800 */
+	t0 = h->now;
+	h_publish(h, SNC_TOPIC_PREDEFINED, NULL, 1, 1, "z");
+	z = h_expect(h, MQTTSN_PUBLISH);
+	h_at(h, t0 + 50);
+	h_publish(h, SNC_TOPIC_PREDEFINED, NULL, 1, 1, "a");
+	a = h_expect(h, MQTTSN_PUBLISH);
+	h_at(h, t0 + 100);
+	h_publish(h, SNC_TOPIC_PREDEFINED, NULL, 1, 1, "b");
+	b = h_expect(h, MQTTSN_PUBLISH);
+	/* a's answer after 1450 ms: RTO becomes 706 + 4 * 437 = 2454 */
+	h_at(h, t0 + 1500);
+	h_gw_puback(h, 1, a.u.publish.msg_id, 0);
+	h_event(h, SNC_EV_PUBLISHED);
+	/* z, sent before a, keeps its deadline (t0 + 1800) */
+	h_at(h, t0 + 1800);
+	again = h_expect(h, MQTTSN_PUBLISH);
+	assert_int_equal(again.u.publish.msg_id, z.u.publish.msg_id);
+	assert_true(again.u.publish.flags.dup);
+	/* b, sent after a, waits a full RTO from a's answer, not from its send */
+	h_at(h, t0 + 1900);
+	h_expect_quiet(h);
+	h_at(h, t0 + 1500 + 2453);
+	h_expect_quiet(h);
+	h_at(h, t0 + 1500 + 2454);
+	again = h_expect(h, MQTTSN_PUBLISH);
+	assert_int_equal(again.u.publish.msg_id, b.u.publish.msg_id);
+	h_free(h);
+}
+
 static void test_publish_order_behind_register(void **state)
 {
 	struct snc_config cfg;
@@ -993,6 +1039,7 @@ int main(void)
 		cmocka_unit_test(test_publish_limits),
 		cmocka_unit_test(test_stop_and_wait),
 		cmocka_unit_test(test_window),
+		cmocka_unit_test(test_answer_restarts_later_timers),
 		cmocka_unit_test(test_publish_order_behind_register),
 		cmocka_unit_test(test_puback_invalid_topic_reregisters),
 		cmocka_unit_test(test_puback_refusals),
