@@ -106,7 +106,8 @@ static void on_log(struct mosquitto *mosq, void *obj, int level, const char *lin
 	(void)mosq;
 	if (!(level & (MOSQ_LOG_ERR | MOSQ_LOG_WARNING)))
 		return;
-	if (brk_nopair_active()) /* "Unable to open socket pair": ours, see broker_nopair.c */
+	/* "Unable to open socket pair": refused on purpose (broker_nopair.c) */
+	if (brk_nopair_active() && strstr(line, "socket pair") != NULL)
 		return;
 	gw_log(GW_LOG_DEBUG, "libmosquitto (%s): %s", c->client_id, line);
 	char **slot = &c->lib_note;

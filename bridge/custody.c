@@ -421,7 +421,7 @@ struct gw_custody *gw_custody_new(struct gw_loop *loop, struct gw_broker *broker
 	}
 	char line[1024];
 	(void)gw_store_summary(c->store, gw_clock_ms() - t0, line, sizeof line);
-	gw_log(GW_LOG_INFO, "custody store %s: %s", cfg->dir, line);
+	gw_log(GW_LOG_INFO, "%s", line);
 	if (gw_broker_custody_open(broker, cfg->client_id, &events, c) != 0) {
 		snprintf(err, errlen, "custody: the broker connection could not be set up");
 		gw_store_close(c->store);
