@@ -25,15 +25,17 @@
  * from the oldest message not yet acknowledged. For QoS 2 this is exactly
  * once for every message except those whose PUBREL had reached the broker
  * and whose PUBCOMP the bridge had not yet recorded when it died (at most
- * the messages in flight, typically none or one per crash): those are
- * delivered a second time. Closing that gap needs the broker's packet ids
- * on disk and a PUBREL sent again under them, which libmosquitto does not
- * allow (it numbers from 1 in every process and has no way to send a
- * PUBREL alone). With MQTT 5 each message carries user properties that let
- * a subscriber drop such a repeat: "snb-station" (the station's client
- * id), "snb-received" (when the bridge received it, ISO 8601 UTC with
- * milliseconds) and "snb-seq" (the store's sequence number, unique per
- * bridge), and the message-expiry interval left of message_ttl_s.
+ * the messages in flight, CUSTODY_STATION_WINDOW per station; about two
+ * per crash under a steady QoS 2 load in tests/system/custody_crash.sh):
+ * those are delivered a second time. Closing that gap needs the broker's
+ * packet ids on disk and a PUBREL sent again under them, which
+ * libmosquitto does not allow (it numbers from 1 in every process and has
+ * no way to send a PUBREL alone). With MQTT 5 each message carries user
+ * properties that let a subscriber drop such a repeat: "snb-station" (the
+ * station's client id), "snb-received" (when the bridge received it,
+ * ISO 8601 UTC with milliseconds) and "snb-seq" (the store's sequence
+ * number, unique per bridge), and the message-expiry interval left of
+ * message_ttl_s.
  */
 #ifndef SNBRIDGE_BRIDGE_CUSTODY_H
 #define SNBRIDGE_BRIDGE_CUSTODY_H

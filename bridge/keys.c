@@ -261,9 +261,12 @@ const struct gw_station_key *gw_link_keys_find(const struct gw_link_keys *k, con
 	return NULL;
 }
 
-const struct mqttsn_frame_dict *gw_link_keys_send_dict(const struct gw_link_keys *k)
+const struct mqttsn_frame_dict *gw_link_keys_dict(const struct gw_link_keys *k, uint8_t id)
 {
-	return k->ndicts > 0 ? &k->dicts[k->ndicts - 1] : NULL;
+	for (size_t i = 0; i < k->ndicts; i++)
+		if (k->dicts[i].id == id)
+			return &k->dicts[i];
+	return NULL;
 }
 
 void gw_link_keys_free(struct gw_link_keys *k)

@@ -48,8 +48,12 @@ int gw_link_keys_load(struct gw_link_keys *out, const char *keyfile, char *const
 const struct gw_station_key *gw_link_keys_find(const struct gw_link_keys *k, const char *id,
                                                size_t len);
 
-/* The dictionary the bridge compresses with: the last link_dict given; NULL when none. */
-const struct mqttsn_frame_dict *gw_link_keys_send_dict(const struct gw_link_keys *k);
+/*
+ * The dictionary with this id, or NULL. The bridge compresses what it
+ * sends a station with the dictionary the station's own compressed frames
+ * name (the one it is known to have), and sends uncompressed until then.
+ */
+const struct mqttsn_frame_dict *gw_link_keys_dict(const struct gw_link_keys *k, uint8_t id);
 
 /* Wipe the keys and free; safe on a zeroed struct. */
 void gw_link_keys_free(struct gw_link_keys *k);

@@ -213,7 +213,7 @@ static struct mqttsn_link *make_link(const struct gw_link *gl, const struct gw_l
 		c.key_id = key->send_id;
 		c.keys = key->ring;
 	}
-	c.dict = gw_link_keys_send_dict(keys);
+	c.dict = NULL; /* until the station names its dictionary (link_rx.c) */
 	c.dicts = keys->ndicts > 0 ? keys->dicts : NULL;
 	c.ndicts = keys->ndicts;
 	struct mqttsn_link *l = mqttsn_link_new(&c, tx_mark, rx_floor);

@@ -199,6 +199,14 @@ static void accept(struct gw_link *gl, struct station *s, const struct gw_addr *
 	uint64_t highest;
 	link_bind(gl, s, from);
 	s->last_seen = now;
+	/* Answer in the dictionary the station compresses with: it has that one. */
+	if (info->compressed) {
+		const struct mqttsn_frame_dict *d = gw_link_keys_dict(gl->keys, info->dict_id);
+
+		if (d != NULL && d != mqttsn_link_dict(s->link) &&
+		    mqttsn_link_set_dict(s->link, gl->fctx, d) != MQTTSN_OK)
+			gw_log(GW_LOG_ERR, "link: dictionary %u refused by the frame code", (unsigned)d->id);
+	}
 	/* Saved before acting on it: after a crash this frame cannot come again. */
 	if (s->key != NULL && mqttsn_link_rx_changed(s->link, &highest) &&
 	    link_save(gl, s, s->tx_mark, highest + 1, now) == 0)

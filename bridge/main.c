@@ -437,9 +437,12 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	gw_log_open(d.cfg.log_level, d.cfg.use_syslog, "sn-bridge");
-	/* A broker that closes while we write must not kill the daemon. */
+	/* A broker that closes while we write must not kill the daemon, nor
+	 * a file size limit (RLIMIT_FSIZE) reached by the custody store: the
+	 * write then fails with EFBIG and the store refuses with congestion. */
 	struct sigaction ign = {.sa_handler = SIG_IGN};
 	sigaction(SIGPIPE, &ign, NULL);
+	sigaction(SIGXFSZ, &ign, NULL);
 
 	int status = start(&d);
 	if (status == 0 && gw_loop_run(d.loop, err, sizeof err) != 0) {

@@ -291,6 +291,25 @@ int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, const 
 	return MQTTSN_OK;
 }
 
+int mqttsn_link_set_dict(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx,
+                         const struct mqttsn_frame_dict *dict)
+{
+	if (dict != NULL && (dict->len > MQTTSN_FRAME_DICT_MAX || (dict->ptr == NULL && dict->len > 0)))
+		return MQTTSN_ERR_INVALID;
+	if (dict == l->conf.dict)
+		return MQTTSN_OK;
+	l->conf.dict = dict;
+	/* the frame being filled was measured under the old one */
+	if (l->q_count > 0 && !(l->frag && l->frag_index > 0))
+		refill(l, ctx);
+	return MQTTSN_OK;
+}
+
+const struct mqttsn_frame_dict *mqttsn_link_dict(const struct mqttsn_link *l)
+{
+	return l->conf.dict;
+}
+
 void mqttsn_link_flush(struct mqttsn_link *l)
 {
 	l->flush_until = l->seq_in;

@@ -92,6 +92,20 @@ void mqttsn_link_free(struct mqttsn_link *l);
 MQTTSN_MUST_CHECK int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, const uint8_t *msg,
                                        size_t len, uint64_t now);
 
+/*
+ * Compress with dict from now on (NULL: stop compressing); it must outlive
+ * the link. The frame being filled is filled again under it, unless a
+ * message is half sent in fragments. A bridge uses it to answer a station
+ * with the dictionary the station's own frames name: the one it has.
+ * MQTTSN_OK, or MQTTSN_ERR_INVALID for a dictionary over
+ * MQTTSN_FRAME_DICT_MAX.
+ */
+MQTTSN_MUST_CHECK int mqttsn_link_set_dict(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx,
+                                           const struct mqttsn_frame_dict *dict);
+
+/* The dictionary frames are compressed with now, or NULL. */
+const struct mqttsn_frame_dict *mqttsn_link_dict(const struct mqttsn_link *l);
+
 /* Send what is queued without waiting for hold_ms (before sleeping, at a DISCONNECT, on shutdown). */
 void mqttsn_link_flush(struct mqttsn_link *l);
 

@@ -193,6 +193,23 @@ uint32_t snc_core_backoff(const struct snc *c, uint32_t interval_ms, unsigned ti
 	return snc_rtt_backoff(&c->rtt, interval_ms, times);
 }
 
+/*
+ * RFC 6298 5.5 doubles the RTO when the retransmission timer expires, and
+ * TCP has one such timer. Here each request in the window has its own, and
+ * a gateway that vanishes lets all of them expire together: doubling once
+ * per request would raise the RTO by 2^window for one silence (300 ms to
+ * the ceiling with a window of 8) and keep the station from reconnecting
+ * for minutes. So a timeout doubles it only for a transmission made after
+ * the last doubling, which was timed with the RTO as it is now.
+ */
+void snc_core_timeout(struct snc *c, uint64_t sent_at, uint64_t now)
+{
+	if (c->rtt.backoffs != 0 && sent_at < c->rto_doubled_at)
+		return;
+	snc_rtt_timeout(&c->rtt);
+	c->rto_doubled_at = now;
+}
+
 /* ---------------------------------------------------------------- finishing */
 
 /* A finished request's source message goes back to the source: delivered,

@@ -107,6 +107,7 @@ struct snc {
 
 	enum snc_state state;
 	struct snc_rtt rtt;
+	uint64_t rto_doubled_at;  /* when a timeout last doubled the RTO */
 	struct ctl ctl;
 	uint64_t last_tx;         /* keep-alive counts from the last datagram sent */
 	uint16_t sleep_s;
@@ -160,6 +161,9 @@ void snc_core_emit_simple(struct snc *c, enum snc_event_type type, int rc);
 void snc_core_settle(struct snc *c, uint64_t now);
 /* A timer's wait after `times` retransmissions of something first sent with interval. */
 uint32_t snc_core_backoff(const struct snc *c, uint32_t interval_ms, unsigned times);
+/* A transmission made at sent_at went unanswered: the RTO doubles, once per
+ * round of timeouts however many requests were in flight (see client.c). */
+void snc_core_timeout(struct snc *c, uint64_t sent_at, uint64_t now);
 
 /* ---------------------------------------------------------------- conn.c */
 

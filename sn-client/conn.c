@@ -437,7 +437,7 @@ static void ctl_timeout(struct snc *c, uint64_t now)
 			return;
 		}
 	}
-	snc_rtt_timeout(&c->rtt);
+	snc_core_timeout(c, c->ctl.sent_at, now);
 	c->st.retransmissions++;
 	c->ctl.retransmitted = true;
 	c->ctl.sent_at = now;

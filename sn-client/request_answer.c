@@ -181,7 +181,7 @@ void snc_req_tick(struct snc *c, uint64_t now, bool *lost)
 			*lost = true;
 			return;
 		}
-		snc_rtt_timeout(&c->rtt);
+		snc_core_timeout(c, r->sent_at, now);
 		c->st.retransmissions++;
 		r->retransmitted = true;
 		r->interval_ms = snc_core_backoff(c, r->interval_ms, 1);

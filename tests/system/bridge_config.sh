@@ -54,6 +54,24 @@ printf 'listen 127.0.0.1:%s\nbroker 127.0.0.1:1\n' "$PORT" >"$T/e.conf"
 run_bridge -c "$T/e.conf" --predefined "$T/topics"
 expect_error "bad predefined topics file: exit 2, names file:line" "$T/topics:3"
 
+# Custody (README "Custody"): its keys are checked like any other, and a
+# store that cannot be made stops the start with a message naming it.
+printf 'listen 127.0.0.1:%s\nstore_sync sometimes\n' "$PORT" >"$T/f.conf"
+run_bridge -c "$T/f.conf"
+expect_error "bad store_sync: exit 2, names file:line and the key" "$T/f.conf:2.*store_sync"
+printf 'store_station_msgs 10k\n' >"$T/g.conf"
+run_bridge -c "$T/g.conf"
+expect_error "bad store_station_msgs: exit 2, names file:line and the key" \
+	"$T/g.conf:1.*store_station_msgs"
+run_bridge -p "$PORT" --store ""
+expect_error "an empty --store: exit 2" "store_dir is empty"
+: >"$T/a-file"
+printf 'listen 127.0.0.1:%s\nbroker 127.0.0.1:1\nstore_dir %s\n' "$PORT" "$T/a-file/store" \
+	>"$T/h.conf"
+run_bridge -c "$T/h.conf"
+check "a store_dir that cannot be made: exit 1, naming it" \
+	test "$RC" -eq 1 -a -n "$(grep "custody store $T/a-file/store: .*Not a directory" "$T/out")"
+
 run_bridge --help
 check "--help: exit 0 and a usage text" test "$RC" -eq 0 -a -n "$OUT"
 run_bridge --version

@@ -151,14 +151,10 @@ then ok "... while frames are taken there"; else notok "... while frames are tak
 
 # ---------------------------------------------------------------- sn-pub --frames
 
-if [ -x "$SNPUB" ] && "$SNPUB" --help 2>&1 | grep -q -- "--frames"; then
-	"$SNPUB" -h 127.0.0.1 -p "$BRIDGE_PORT" -i st-4 --frames --key-file "$T/keys" --dict "$T/w.dict" \
-		--link-state "$T/st4.state" -t stations/st-4/weather -q 1 -m "$W1" >"$T/snpub.out" 2>&1
-	check "sn-pub --frames --key-file --dict: exit 0" test $? -eq 0 || show sn-pub "$T/snpub.out"
-	check "... its message arrives" wait_grep "$T/sub.out" "^stations/st-4/weather "
-else
-	note "sn-pub has no --frames yet: skipped"
-fi
+"$SNPUB" -h 127.0.0.1 -p "$BRIDGE_PORT" -i st-4 --frames --key-file "$T/keys" --dict "$T/w.dict" \
+	--link-state "$T/st4.state" -t stations/st-4/weather -q 1 -m "$W1" >"$T/snpub.out" 2>&1
+check "sn-pub --frames --key-file --dict: exit 0" test $? -eq 0 || show sn-pub "$T/snpub.out"
+check "... its message arrives" wait_grep "$T/sub.out" "^stations/st-4/weather "
 
 # ---------------------------------------------------------------- across a restart
 

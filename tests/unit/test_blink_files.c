@@ -68,7 +68,7 @@ static void test_key_file(void **state)
 	assert_null(gw_link_keys_find(&k, "st-c", 4));
 	assert_null(gw_link_keys_find(&k, "st-", 3));
 	assert_null(gw_link_keys_find(&k, "", 0));
-	assert_null(gw_link_keys_send_dict(&k));
+	assert_null(gw_link_keys_dict(&k, 1));
 	gw_link_keys_free(&k);
 
 	/* Open to others: refused, as ssh refuses a private key. */
@@ -121,7 +121,9 @@ static void test_dictionaries(void **state)
 	struct gw_link_keys k;
 	assert_int_equal(gw_link_keys_load(&k, NULL, paths, 2, err, sizeof err), 0);
 	assert_int_equal(k.ndicts, 2);
-	assert_int_equal(gw_link_keys_send_dict(&k)->id, 9);
+	assert_int_equal(gw_link_keys_dict(&k, 9)->id, 9);
+	assert_true(gw_link_keys_dict(&k, 9) == &k.dicts[1]);
+	assert_null(gw_link_keys_dict(&k, 8));
 	assert_memory_equal(k.dicts[0].ptr, "{\"temp_c\":4.0}", 14);
 	gw_link_keys_free(&k);
 

@@ -124,6 +124,28 @@ static const struct error_case error_cases[] = {
 	 "listen 127.0.0.1:13\nlisten 127.0.0.1:14\nlisten 127.0.0.1:15\nlisten 127.0.0.1:16\n"
 	 "listen 127.0.0.1:17\n",
 	 NAME ":17: listen: more than 16 listen lines"},
+	/* custody (README "Custody") */
+	{"store_sync sometimes\n",
+	 NAME ":1: store_sync: \"sometimes\" is not always, never or milliseconds 1-3600000"},
+	{"store_sync 0\n", NAME ":1: store_sync: \"0\" is not always, never or milliseconds 1-3600000"},
+	{"store_sync 3600001\n",
+	 NAME ":1: store_sync: \"3600001\" is not always, never or milliseconds 1-3600000"},
+	{"store_sync ALWAYS\n",
+	 NAME ":1: store_sync: \"ALWAYS\" is not always, never or milliseconds 1-3600000"},
+	{"store_max_bytes -1\n",
+	 NAME ":1: store_max_bytes: \"-1\" is not a whole number from 0 to 18446744073709551615"},
+	{"store_max_bytes 256M\n",
+	 NAME ":1: store_max_bytes: \"256M\" is not a whole number from 0 to 18446744073709551615"},
+	{"store_station_msgs 4294967296\n",
+	 NAME ":1: store_station_msgs: \"4294967296\" is not a whole number from 0 to 4294967295"},
+	{"store_station_bytes 1e6\n",
+	 NAME ":1: store_station_bytes: \"1e6\" is not a whole number from 0 to "
+	      "18446744073709551615"},
+	{"message_ttl_s 4294967296\n",
+	 NAME ":1: message_ttl_s: \"4294967296\" is not a whole number from 0 to 4294967295"},
+	{"message_ttl_s 1h\n",
+	 NAME ":1: message_ttl_s: \"1h\" is not a whole number from 0 to 4294967295"},
+	{"store_dir\n", NAME ":1: key \"store_dir\" has no value"},
 	/* serial lines */
 	{"serial /dev/ttyS0 baud\n", NAME ":1: serial: baud needs a number"},
 	{"serial /dev/ttyS0 baud 9601\n",
@@ -174,6 +196,12 @@ static void show(const struct gw_daemon_config *cfg, const char *key, char *out,
 		{"max_fds", cfg->max_fds},
 		{"mqtt_version", (unsigned long long)cfg->mqtt_version},
 		{"log_level", (unsigned long long)cfg->log_level},
+		{"store_sync", (unsigned long long)cfg->store_sync},
+		{"store_sync_ms", cfg->store_sync_ms},
+		{"store_max_bytes", cfg->store_max_bytes},
+		{"store_station_msgs", cfg->store_station_msgs},
+		{"store_station_bytes", cfg->store_station_bytes},
+		{"message_ttl_s", cfg->message_ttl_s},
 	};
 	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
 		if (strcmp(key, nums[i].key) == 0) {
@@ -201,6 +229,7 @@ static void show(const struct gw_daemon_config *cfg, const char *key, char *out,
 	} strs[] = {
 		{"advertise_addr", cfg->advertise_addr},
 		{"predefined", cfg->predefined},
+		{"store_dir", cfg->store_dir},
 		{"client_id", cfg->client_id},
 		{"username", cfg->username},
 		{"password", cfg->password},
@@ -304,6 +333,23 @@ static const struct value_case value_cases[] = {
 	{"broker [::1]\n", "broker", "::1 port 0"},
 	{"broker ::1\n", "broker", "::1 port 0"},
 	{"broker mqtt.example.org:1883\n", "broker", "mqtt.example.org port 1883"},
+	/* custody: store_sync as enum gw_store_sync, the store's defaults */
+	{"store_dir /var/lib/snbridge/store\n", "store_dir", "/var/lib/snbridge/store"},
+	{"store_sync always\n", "store_sync", "0"},
+	{"store_sync 250\n", "store_sync", "1"},
+	{"store_sync 250\n", "store_sync_ms", "250"},
+	{"store_sync 3600000\n", "store_sync_ms", "3600000"},
+	{"store_sync never\n", "store_sync", "2"},
+	{"store_sync 5\nstore_sync always\n", "store_sync", "0"},
+	{"", "store_max_bytes", "268435456"},
+	{"", "store_station_msgs", "10000"},
+	{"", "store_station_bytes", "16777216"},
+	{"", "message_ttl_s", "0"},
+	{"store_max_bytes 0\n", "store_max_bytes", "0"},
+	{"store_max_bytes 18446744073709551615\n", "store_max_bytes", "18446744073709551615"},
+	{"store_station_msgs 4294967295\n", "store_station_msgs", "4294967295"},
+	{"store_station_bytes 1024\n", "store_station_bytes", "1024"},
+	{"message_ttl_s 86400\n", "message_ttl_s", "86400"},
 };
 
 static void test_file_values(void **state)

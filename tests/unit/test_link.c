@@ -947,6 +947,48 @@ static void test_dictionary_missing(void **state)
 	mqttsn_link_free(br);
 }
 
+/* A dictionary set on a running link: the frame being filled is filled
+ * again under it; NULL stops compressing. */
+static void test_set_dict(void **state)
+{
+	struct mqttsn_frame_dict dict = {7, (const uint8_t *)dict_c_text, sizeof dict_c_text - 1};
+	struct mqttsn_frame_dict huge = {8, (const uint8_t *)dict_c_text, MQTTSN_FRAME_DICT_MAX + 1};
+	struct mqttsn_link_conf cs = make_conf(MQTTSN_LINK_UP, 340, 100, true);
+	struct mqttsn_link_conf cb = make_conf(MQTTSN_LINK_DOWN, 340, 0, true);
+	struct mqttsn_link *st, *br;
+	uint8_t m[100];
+
+	(void)state;
+	cb.dicts = &dict;
+	cb.ndicts = 1;
+	st = ready_link(&cs);
+	br = ready_link(&cb);
+	wire_reset();
+	assert_null(mqttsn_link_dict(st));
+	/* queued under no dictionary, sent under one */
+	for (unsigned i = 1; i <= 3; i++)
+		assert_int_equal(mqttsn_link_send(st, &ctx, m, weather_publish(m, i), 0), MQTTSN_OK);
+	assert_int_equal(mqttsn_link_set_dict(st, &ctx, &dict), MQTTSN_OK);
+	assert_true(mqttsn_link_dict(st) == &dict);
+	assert_int_equal(mqttsn_link_set_dict(st, &ctx, &huge), MQTTSN_ERR_INVALID);
+	assert_true(mqttsn_link_dict(st) == &dict);
+	assert_int_equal(pump(st, 100), 1);
+	assert_true(wire[0].buf[1] & MQTTSN_FRAME_F_ZIP);
+	assert_int_equal(wire[0].buf[2], 7); /* the dictionary id follows the flags */
+	assert_true(take(br, wire[0].buf, wire[0].len) > 0);
+	assert_int_equal(got.n, 3);
+	/* and off again */
+	assert_int_equal(mqttsn_link_set_dict(st, &ctx, NULL), MQTTSN_OK);
+	for (unsigned i = 4; i <= 6; i++)
+		assert_int_equal(mqttsn_link_send(st, &ctx, m, weather_publish(m, i), 200), MQTTSN_OK);
+	assert_int_equal(pump(st, 300), 1);
+	assert_false(wire[1].buf[1] & MQTTSN_FRAME_F_ZIP);
+	assert_true(take(br, wire[1].buf, wire[1].len) > 0);
+	assert_int_equal(got.n, 6);
+	mqttsn_link_free(st);
+	mqttsn_link_free(br);
+}
+
 /* ---------------------------------------------------------------- probe */
 
 static void test_probe(void **state)
@@ -1138,6 +1180,7 @@ int main(void)
 		cmocka_unit_test(test_queue_full),
 		cmocka_unit_test(test_compression),
 		cmocka_unit_test(test_dictionary_missing),
+		cmocka_unit_test(test_set_dict),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_stats),

@@ -122,6 +122,58 @@ static void test_publish_retries_then_lost(void **state)
 	h_free(h);
 }
 
+/*
+ * A window of requests that all time out together is one silence, not
+ * eight: the RTO doubles once per round. Doubling per request took it from
+ * 1.8 s to the ceiling, and a station whose gateway restarted (its PUBRELs
+ * then answered by DISCONNECT) waited that long before connecting again.
+ */
+static void test_window_timeout_backs_off_once(void **state)
+{
+	struct snc_config cfg;
+	struct harness *h;
+	uint16_t ids[8];
+	uint32_t rto;
+
+	(void)state;
+	h_config(&cfg);
+	cfg.inflight_window = 8;
+	cfg.max_requests = 16;
+	cfg.retry_max_ms = 300000;
+	h = h_new(&cfg);
+	h_connect(h, 600); /* RTO 1800 */
+	for (size_t i = 0; i < 8; i++)
+		h_publish(h, SNC_TOPIC_PREDEFINED, NULL, 1, 2, "q2");
+	for (size_t i = 0; i < 8; i++)
+		ids[i] = h_expect(h, MQTTSN_PUBLISH).u.publish.msg_id;
+	h_at(h, h->now + 100);
+	for (size_t i = 0; i < 8; i++) {
+		h_gw_msgid(h, MQTTSN_PUBREC, ids[i]);
+		h_expect(h, MQTTSN_PUBREL);
+	}
+	rto = snc_rto(h->c);
+	/* Two rounds of silence: every PUBREL resent each time, the RTO
+	 * doubled once a round. */
+	for (uint32_t round = 1; round <= 2; round++) {
+		size_t resent = 0;
+
+		/* (their timers differ a little: each PUBREC was a sample) */
+		for (int k = 0; k < 8 && resent < 8; k++) {
+			h_at(h, h_at(h, h->now));
+			for (; h->taken < h->nsent; resent++)
+				h_expect(h, MQTTSN_PUBREL);
+		}
+		assert_int_equal(resent, 8);
+		assert_int_equal(snc_rto(h->c), rto << round);
+	}
+	/* The gateway restarted without our session: what the application
+	 * waits before connecting again is about a round trip's back-off. */
+	h_gw_simple(h, MQTTSN_DISCONNECT);
+	assert_int_equal(h_event(h, SNC_EV_DISCONNECTED)->rc, SNC_ERR_CLOSED);
+	assert_int_equal(snc_rto(h->c), rto << 2);
+	h_free(h);
+}
+
 static void test_rtt_estimation(void **state)
 {
 	struct snc_config cfg;
@@ -496,6 +548,7 @@ int main(void)
 		cmocka_unit_test(test_connect_backoff_then_lost),
 		cmocka_unit_test(test_connect_forever),
 		cmocka_unit_test(test_publish_retries_then_lost),
+		cmocka_unit_test(test_window_timeout_backs_off_once),
 		cmocka_unit_test(test_rtt_estimation),
 		cmocka_unit_test(test_karn),
 		cmocka_unit_test(test_qos2_pubrel_retransmitted),
