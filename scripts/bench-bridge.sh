@@ -18,7 +18,8 @@
 # throughput run, default 2), BENCH_REPS (throughput runs per figure, the
 # median is shown, default 5), BENCH_LAT_REPS (latency runs, default 3),
 # BENCH_BUDGET_S (no run starts after this many seconds, default 540),
-# BENCH_SECTIONS (which of "throughput latency memory" to run, default all).
+# BENCH_SECTIONS (which of "throughput latency memory custody" to run,
+# default all).
 set -u
 BUILD=${BUILD:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -166,6 +167,8 @@ start_bridge() {
 		echo "stats_interval_s 0"
 		echo "advertise_interval_s 0"
 		echo "max_fds 0"
+		# more lines, e.g. the custody store's
+		[ -z "${BRIDGE_EXTRA:-}" ] || printf '%s\n' "$BRIDGE_EXTRA"
 	} >"$T/sn-bridge.conf"
 	"$BRIDGE" -c "$T/sn-bridge.conf" >"$BRIDGE_LOG" 2>&1 &
 	BRIDGE_PID=$!
@@ -229,9 +232,9 @@ ODD=()
 BENCH_T0=$SECONDS
 
 
-# want SECTION: whether BENCH_SECTIONS (default: all three) names it.
+# want SECTION: whether BENCH_SECTIONS (default: all four) names it.
 want() {
-	case " ${BENCH_SECTIONS:-throughput latency memory} " in
+	case " ${BENCH_SECTIONS:-throughput latency memory custody} " in
 	*" $1 "*) return 0 ;;
 	esac
 	return 1
@@ -466,6 +469,40 @@ stop_broker
 echo
 
 fi
+# ---------------------------------------------------------------- custody
+
+if want custody; then
+[ -n "$BROKER_PID" ] || start_broker
+echo "== custody: QoS 1 from 100 clients through the bridge with its store on (store_dir on"
+echo "   this machine's disk, ${TMPDIR:-/tmp}), one figure per fsync policy; median of $REPS runs of $RUN_S s"
+echo
+echo "| store_sync | msgs/s via bridge | bridge µs CPU/msg | fsyncs |"
+echo "|---|---:|---:|---:|"
+for sync in none always 100 never; do
+	BRIDGE_EXTRA=
+	[ "$sync" = none ] || BRIDGE_EXTRA=$(printf 'store_dir %s\nstore_sync %s' "$T/store-$sync" "$sync")
+	start_bridge transparent 1000
+	runs=()
+	for ((r = 1; r <= REPS; r++)); do
+		name=cu-$sync-$r
+		load "$name" pub -b "127.0.0.1:$BROKER_PORT" -g "127.0.0.1:$BRIDGE_PORT" -q 1 -n 100 \
+			-t "$RUN_S" -m 5000000 -w 1024 -N -p "$BRIDGE_PID" -P "$BROKER_PID"
+		runs+=("$name")
+	done
+	m=$(median "${runs[@]}")
+	before=$(grep -c 'stats custody' "$BRIDGE_LOG" 2>/dev/null)
+	kill -USR1 "$BRIDGE_PID" 2>/dev/null
+	wait_until 5 test "$(grep -c 'stats custody' "$BRIDGE_LOG" 2>/dev/null)" -gt "${before:-0}"
+	fs=$(grep 'stats custody' "$BRIDGE_LOG" 2>/dev/null | tail -n 1 | grep -o 'fsyncs=[0-9]*' | cut -d= -f2)
+	label=$sync
+	[ "$sync" = none ] && label="(no store: PUBACK after the broker's)"
+	printf '| %s | %s | %s | %s |\n' "$label" "$(kv "$m" msgs_per_s)" "$(kv "$m" bridge_cpu_us_per_msg)" "${fs:--}"
+	stop_bridge
+done
+BRIDGE_EXTRA=
+echo
+fi
+
 echo "bench-bridge: $((SECONDS - BENCH_T0)) s on $(nproc) cores; the generator, sn-bridge and"
 echo "mosquitto share them, so the throughput rows are a shared-CPU figure."
 if [ ${#ODD[@]} -ne 0 ]; then
