@@ -25,5 +25,14 @@ for scn in geo-rain-fade-24h geo-100-stations-24h; do
 done
 
 echo
+BUILD="$BUILD" bash scripts/bench-frames.sh
+
+echo "== custody store alone (tests/tools/bench-store.c): 1,000,000 weather-sized messages from"
+echo "   1,000 stations written, then recovered by opening the store; puts a second per fsync policy"
+store_dir=$(mktemp -d "${TMPDIR:-/tmp}/sn-bench-store.XXXXXX") || exit 1
+"$BUILD/tests/bench-store" -d "$store_dir/s" -t 10
+rm -rf "$store_dir"
+echo
+
 BUILD="$BUILD" bash scripts/bench-bridge.sh
 BUILD="$BUILD" bash scripts/bench-client.sh
