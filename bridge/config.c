@@ -299,11 +299,32 @@ static int listen_word(const char *w, size_t len, const char *name, uint8_t *slo
 	return 0;
 }
 
-/* "ADDR[:PORT] [link_require[=on|off]] [link_plain_ok[=on|off]]" */
+/* "link_mtu=N" (64-4096), one word of a listen line, into *mtu. */
+static int listen_mtu_word(const char *w, size_t len, uint32_t *mtu, bool *matched)
+{
+	static const char name[] = "link_mtu=";
+	size_t n = sizeof name - 1;
+	char v[16];
+	uint64_t u;
+	*matched = len > n && memcmp(w, name, n) == 0;
+	if (!*matched)
+		return 0;
+	if (len - n >= sizeof v)
+		return -1;
+	memcpy(v, w + n, len - n);
+	v[len - n] = '\0';
+	if (parse_u64(v, 64, MQTTSN_FRAME_MAX, &u) != 0)
+		return -1;
+	*mtu = (uint32_t)u;
+	return 0;
+}
+
+/* "ADDR[:PORT] [link_require[=on|off]] [link_plain_ok[=on|off]] [link_mtu=N]" */
 static int listen_add(struct gw_daemon_config *cfg, const char *value, char *err, size_t errlen)
 {
 	size_t alen = strcspn(value, " \t");
 	uint8_t require = GW_LISTEN_INHERIT, plain_ok = GW_LISTEN_INHERIT;
+	uint32_t mtu = 0;
 	char *addr = strndup(value, alen);
 	if (addr == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -317,17 +338,20 @@ static int listen_add(struct gw_daemon_config *cfg, const char *value, char *err
 	for (const char *p = value + alen; *p != '\0';) {
 		p += strspn(p, " \t");
 		size_t wlen = strcspn(p, " \t");
-		bool m1, m2 = false;
+		bool m1, m2 = false, m3 = false;
 		if (wlen == 0)
 			break;
 		int rc = listen_word(p, wlen, "link_require", &require, &m1);
 		if (rc == 0 && !m1)
 			rc = listen_word(p, wlen, "link_plain_ok", &plain_ok, &m2);
-		if (rc != 0 || (!m1 && !m2)) {
+		if (rc == 0 && !m1 && !m2)
+			rc = listen_mtu_word(p, wlen, &mtu, &m3);
+		if (rc != 0 || (!m1 && !m2 && !m3)) {
 			char w[CLIP + 1];
 			snprintf(w, sizeof w, "%.*s", (int)(wlen < CLIP ? wlen : CLIP), p);
 			snprintf(err, errlen,
-			         "\"%s\": expected link_require[=on|off] or link_plain_ok[=on|off]", w);
+			         "\"%s\": expected link_require[=on|off], link_plain_ok[=on|off] or "
+			         "link_mtu=N (64-4096)", w);
 			free(addr);
 			return -1;
 		}
@@ -341,6 +365,7 @@ static int listen_add(struct gw_daemon_config *cfg, const char *value, char *err
 	cfg->listen[cfg->n_listen] = addr;
 	cfg->link.listen_require[cfg->n_listen] = require;
 	cfg->link.listen_plain_ok[cfg->n_listen] = plain_ok;
+	cfg->link.listen_mtu[cfg->n_listen] = mtu;
 	cfg->n_listen++;
 	return 0;
 }
@@ -405,7 +430,7 @@ static int serial_add(struct gw_daemon_config *cfg, struct gw_serial_line *l, ch
 	return 0;
 }
 
-/* "DEV [baud N] [rtscts] [raw]", the value of a serial line in the file. */
+/* "DEV [baud N] [rtscts] [raw] [link_mtu N]", the value of a serial line in the file. */
 static int serial_parse_words(struct gw_daemon_config *cfg, const char *value, char *err,
                               size_t errlen)
 {
@@ -430,6 +455,15 @@ static int serial_parse_words(struct gw_daemon_config *cfg, const char *value, c
 				rc = -1;
 			} else {
 				rc = serial_baud(n, &l.baud, err, errlen);
+			}
+		} else if (strcmp(w, "link_mtu") == 0) {
+			const char *n = strtok_r(NULL, " \t", &save);
+			uint64_t u;
+			if (n == NULL || parse_u64(n, 64, MQTTSN_FRAME_MAX, &u) != 0) {
+				snprintf(err, errlen, "link_mtu needs a number of octets, 64-4096");
+				rc = -1;
+			} else {
+				l.link_mtu = (uint32_t)u;
 			}
 		} else {
 			rc = serial_flag(&l, w, err, errlen);

@@ -32,6 +32,7 @@ struct gw_serial_line {
 	uint32_t baud;                  /* a standard rate; default 9600 */
 	bool rtscts;                    /* hardware flow control */
 	bool raw;                       /* mqtt-sn-tools' raw stream instead of frames */
+	uint32_t link_mtu;              /* largest link frame sent on this line; 0: link_mtu */
 	char *origin;                   /* "FILE:LINE" or "--serial", for messages */
 };
 
@@ -47,7 +48,7 @@ enum { GW_LISTEN_INHERIT = 0, GW_LISTEN_ON = 1, GW_LISTEN_OFF = 2 };
 struct gw_link_settings {
 	char *keys;                     /* link_keys: the key file, or NULL */
 	size_t n_dict;
-	char *dict[GW_LINK_DICT_LINES]; /* link_dict: dictionary files; the last one is sent with */
+	char *dict[GW_LINK_DICT_LINES]; /* link_dict: dictionary files */
 	uint32_t mtu;                   /* link_mtu: largest frame the bridge sends */
 	uint32_t hold_ms;               /* link_hold_ms: longest a message waits for company */
 	uint32_t queue;                 /* link_queue: octets queued per station; 0: the codec's */
@@ -56,6 +57,7 @@ struct gw_link_settings {
 	bool plain_ok;                  /* link_plain_ok: take unencrypted frames */
 	uint8_t listen_require[GW_LISTEN_MAX];  /* GW_LISTEN_* per listen line */
 	uint8_t listen_plain_ok[GW_LISTEN_MAX];
+	uint32_t listen_mtu[GW_LISTEN_MAX];     /* link_mtu=N on a listen line; 0: mtu */
 };
 
 /* Everything sn-bridge can be told. Strings are owned (malloc'd). */

@@ -97,6 +97,11 @@ void link_bind(struct gw_link *gl, struct station *s, const struct gw_addr *a)
 	}
 	s->b[0].addr = *a;
 	map_insert(gl, &s->b[0]);
+	/* Frames to it as large as the link it now comes over carries. */
+	size_t mtu = gl->mtu[a->link] != 0 ? gl->mtu[a->link] : gl->cfg.mtu;
+	if (s->link != NULL && mqttsn_link_conf(s->link)->mtu != mtu &&
+	    mqttsn_link_set_mtu(s->link, gl->fctx, mtu) != MQTTSN_OK)
+		gw_log(GW_LOG_ERR, "link: frame size %zu refused by the frame code", mtu);
 }
 
 static void unbind(struct gw_link *gl, struct station *s)
@@ -453,6 +458,11 @@ void gw_link_listener(struct gw_link *gl, uint8_t link, bool require, bool plain
 {
 	gl->require[link] = require;
 	gl->plain_ok[link] = plain_ok;
+}
+
+void gw_link_listener_mtu(struct gw_link *gl, uint8_t link, size_t mtu)
+{
+	gl->mtu[link] = mtu;
 }
 
 bool gw_link_is_framed(const struct gw_link *gl, const struct gw_addr *a)

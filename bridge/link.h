@@ -118,6 +118,14 @@ void gw_link_free(struct gw_link *gl);
 void gw_link_listener(struct gw_link *gl, uint8_t link, bool require, bool plain_ok);
 
 /*
+ * The largest frame sent to a station whose frames come in on this link
+ * (a listener or serial line of another kind: 270 for Iridium SBD, 1200
+ * for IP); 0: the configured mtu. Applied when a station binds an address
+ * there.
+ */
+void gw_link_listener_mtu(struct gw_link *gl, uint8_t link, size_t mtu);
+
+/*
  * Install keys (allocated by the caller, taken over on success): the
  * stations and dictionaries. At start and on reload: queued messages of
  * the old links are sent first; a station that stays keeps its address and

@@ -3,6 +3,7 @@
  * reload and timer.
  */
 #include "bridge/link_daemon.h"
+#include "bridge/serial.h"
 
 #include <sodium.h>
 #include <stdlib.h>
@@ -158,10 +159,17 @@ struct gw_dlink *gw_dlink_new(struct gw_loop *loop, const struct gw_daemon_confi
 		bool plain = ls->listen_plain_ok[i] == GW_LISTEN_INHERIT ? ls->plain_ok
 		                                                          : ls->listen_plain_ok[i] == GW_LISTEN_ON;
 		gw_link_listener(dl->link, (uint8_t)i, req, plain);
+		gw_link_listener_mtu(dl->link, (uint8_t)i, ls->listen_mtu[i]);
 		if (req || plain)
 			gw_log(GW_LOG_INFO, "listen %s:%s%s", cfg->listen[i], req ? " requires link frames" : "",
 			       plain ? " takes unencrypted link frames" : "");
+		if (ls->listen_mtu[i] != 0)
+			gw_log(GW_LOG_INFO, "listen %s: link frames of at most %u octets", cfg->listen[i],
+			       (unsigned)ls->listen_mtu[i]);
 	}
+	/* Serial lines: each its own frame size when it says so. */
+	for (size_t j = 0; j < cfg->n_serial; j++)
+		gw_link_listener_mtu(dl->link, (uint8_t)(GW_SERIAL_LINK_BASE + j), cfg->serial[j].link_mtu);
 	struct gw_link_keys *k = NULL;
 	if (load(dl, &k, err, errlen) != 0 ||
 	    gw_link_set_keys(dl->link, k, gw_loop_now(loop), err, errlen) != 0) {

@@ -55,6 +55,7 @@ struct gw_link {
 	struct gw_link_ops ops;
 	void *ctx;
 	bool require[256], plain_ok[256];
+	size_t mtu[256];               /* per link number; 0: cfg.mtu */
 
 	struct gw_link_keys *keys;     /* owned */
 	struct station **keyed;        /* parallel to keys->st */

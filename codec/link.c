@@ -56,6 +56,12 @@ static struct link_entry *entry(const struct mqttsn_link *l, size_t i)
 
 /* ---------------------------------------------------------------- life */
 
+/* The smallest frame that carries one octet of a message in a fragment, wide counter and all. */
+static size_t least_mtu(bool encrypt)
+{
+	return 2u + (encrypt ? 4u + MQTTSN_FRAME_TAG_LEN : 0u) + MQTTSN_FRAME_FRAG_HEADER + 1u;
+}
+
 struct mqttsn_link *mqttsn_link_new(const struct mqttsn_link_conf *conf, uint64_t tx_mark, uint64_t rx_floor)
 {
 	struct mqttsn_link *l;
@@ -69,8 +75,7 @@ struct mqttsn_link *mqttsn_link_new(const struct mqttsn_link_conf *conf, uint64_
 		return NULL;
 	if (conf->dict != NULL && (conf->dict->len > MQTTSN_FRAME_DICT_MAX || (conf->dict->ptr == NULL && conf->dict->len > 0)))
 		return NULL;
-	/* The smallest frame that carries one octet of a message in a fragment, wide counter and all. */
-	least = 2u + (conf->encrypt ? 4u + MQTTSN_FRAME_TAG_LEN : 0u) + MQTTSN_FRAME_FRAG_HEADER + 1u;
+	least = least_mtu(conf->encrypt);
 	if (conf->mtu < least || conf->mtu > MQTTSN_FRAME_MAX)
 		return NULL;
 	l = calloc(1, sizeof *l);
@@ -288,6 +293,19 @@ int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, const 
 		}
 		return rc;
 	}
+	return MQTTSN_OK;
+}
+
+int mqttsn_link_set_mtu(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, size_t mtu)
+{
+	if (mtu < least_mtu(l->conf.encrypt) || mtu > MQTTSN_FRAME_MAX)
+		return MQTTSN_ERR_INVALID;
+	if (mtu == l->conf.mtu)
+		return MQTTSN_OK;
+	l->conf.mtu = mtu;
+	/* the frame being filled was measured against the old size */
+	if (l->q_count > 0 && !(l->frag && l->frag_index > 0))
+		refill(l, ctx);
 	return MQTTSN_OK;
 }
 

@@ -103,6 +103,15 @@ MQTTSN_MUST_CHECK int mqttsn_link_send(struct mqttsn_link *l, struct mqttsn_fram
 MQTTSN_MUST_CHECK int mqttsn_link_set_dict(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx,
                                            const struct mqttsn_frame_dict *dict);
 
+/*
+ * Send frames of at most mtu octets from now on: the frame being filled is
+ * filled again to it; a message half sent in fragments finishes at the
+ * size it started with. A bridge uses it when a station's frames come over
+ * another kind of link (a listener or serial line with its own MTU).
+ * MQTTSN_OK, or MQTTSN_ERR_INVALID for an mtu mqttsn_link_new() refuses.
+ */
+MQTTSN_MUST_CHECK int mqttsn_link_set_mtu(struct mqttsn_link *l, struct mqttsn_frame_ctx *ctx, size_t mtu);
+
 /* The dictionary frames are compressed with now, or NULL. */
 const struct mqttsn_frame_dict *mqttsn_link_dict(const struct mqttsn_link *l);
 

@@ -340,6 +340,46 @@ static void test_uplink_and_downlink_batched(void **state)
 	gw_link_free(gl);
 }
 
+/* A listener with its own link_mtu: frames to a station that comes in
+ * there are as large as it allows, and as large as the global one when the
+ * station moves to another listener. */
+static void test_listener_mtu(void **state)
+{
+	(void)state;
+	uint64_t now = 1000;
+	struct gw_link *gl = bridge_new(100, now); /* link_mtu 270 */
+	struct mqttsn_link *st = station_new(KEY_A, 0, 0);
+	struct gw_addr ip = addr(1, 10), sbd = addr(0, 10);
+	uint8_t m[64], frame[MQTTSN_FRAME_MAX];
+	size_t big = 0;
+
+	gw_link_listener_mtu(gl, 1, 1200);
+	gw_link_on_datagram(gl, &ip, frame, one_frame(st, m, connect_msg("st-a", m), frame, now), now);
+	assert_int_equal(F.n_in, 1);
+	for (uint16_t i = 1; i <= 60; i++)
+		gw_link_send(gl, &ip, m, publish_msg(i, "{\"pressure_hpa\":1016.6,\"temp_c\":4.0}", m), now);
+	(void)gw_link_tick(gl, now + 100);
+	assert_true(F.n_out >= 3);
+	for (size_t i = 0; i < F.n_out; i++) {
+		assert_true(F.out[i].len <= 1200);
+		big = F.out[i].len > big ? F.out[i].len : big;
+	}
+	assert_true(big > 270);
+	/* the same station over the other listener: 270 again */
+	F.n_out = 0;
+	gw_link_on_datagram(gl, &sbd, frame, one_frame(st, m, publish_msg(99, "x", m), frame, now + 200),
+	                    now + 200);
+	for (uint16_t i = 1; i <= 20; i++)
+		gw_link_send(gl, &sbd, m, publish_msg(i, "{\"pressure_hpa\":1016.6,\"temp_c\":4.0}", m),
+		             now + 200);
+	(void)gw_link_tick(gl, now + 300);
+	assert_true(F.n_out >= 3);
+	for (size_t i = 0; i < F.n_out; i++)
+		assert_true(F.out[i].len <= 270);
+	mqttsn_link_free(st);
+	gw_link_free(gl);
+}
+
 static void test_key_bound_to_client_id(void **state)
 {
 	(void)state;
@@ -651,6 +691,7 @@ int main(void)
 		return 1;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_uplink_and_downlink_batched, setup),
+		cmocka_unit_test_setup(test_listener_mtu, setup),
 		cmocka_unit_test_setup(test_key_bound_to_client_id, setup),
 		cmocka_unit_test_setup(test_bad_frames_counted, setup),
 		cmocka_unit_test_setup(test_restart_keeps_counters, setup),

@@ -711,8 +711,9 @@ static void test_link_settings(void **state)
 	(void)state;
 	assert_int_equal(parse("link_keys /k\nlink_dict /d1\nlink_dict /d2\nlink_mtu 340\n"
 	                       "link_hold_ms 0\nlink_state_dir /s\nlink_require on\nlink_plain_ok yes\n"
-	                       "listen 127.0.0.1:1 link_require=off\n"
-	                       "listen [::1]:2\tlink_plain_ok=off   link_require\nlisten 127.0.0.1\n",
+	                       "listen 127.0.0.1:1 link_require=off link_mtu=1200\n"
+	                       "listen [::1]:2\tlink_plain_ok=off   link_require\nlisten 127.0.0.1\n"
+	                       "serial /dev/null baud 19200 link_mtu 270\n",
 	                       &cfg, err, sizeof err), 0);
 	assert_string_equal(cfg.link.keys, "/k");
 	assert_int_equal(cfg.link.n_dict, 2);
@@ -729,6 +730,11 @@ static void test_link_settings(void **state)
 	assert_int_equal(cfg.link.listen_require[1], GW_LISTEN_ON);
 	assert_int_equal(cfg.link.listen_plain_ok[1], GW_LISTEN_OFF);
 	assert_int_equal(cfg.link.listen_require[2], GW_LISTEN_INHERIT);
+	assert_int_equal(cfg.link.listen_mtu[0], 1200);
+	assert_int_equal(cfg.link.listen_mtu[1], 0);
+	assert_int_equal(cfg.n_serial, 1);
+	assert_int_equal(cfg.serial[0].baud, 19200);
+	assert_int_equal(cfg.serial[0].link_mtu, 270);
 	gw_daemon_config_free(&cfg);
 
 	static const struct error_case bad[] = {
@@ -736,9 +742,16 @@ static void test_link_settings(void **state)
 		{"link_mtu 4097\n", NAME ":1: link_mtu: \"4097\" is not a whole number from 64 to 4096"},
 		{"link_require maybe\n", NAME ":1: link_require: \"maybe\" is not true or false"},
 		{"listen 127.0.0.1 link_requir\n",
-		 NAME ":1: listen: \"link_requir\": expected link_require[=on|off] or link_plain_ok[=on|off]"},
+		 NAME ":1: listen: \"link_requir\": expected link_require[=on|off], link_plain_ok[=on|off] or "
+		      "link_mtu=N (64-4096)"},
 		{"listen 127.0.0.1 link_require=2\n",
-		 NAME ":1: listen: \"link_require=2\": expected link_require[=on|off] or link_plain_ok[=on|off]"},
+		 NAME ":1: listen: \"link_require=2\": expected link_require[=on|off], link_plain_ok[=on|off] "
+		      "or link_mtu=N (64-4096)"},
+		{"listen 127.0.0.1 link_mtu=63\n",
+		 NAME ":1: listen: \"link_mtu=63\": expected link_require[=on|off], link_plain_ok[=on|off] or "
+		      "link_mtu=N (64-4096)"},
+		{"serial /dev/null link_mtu 5000\n",
+		 NAME ":1: serial: link_mtu needs a number of octets, 64-4096"},
 		{"listen host link_require\n", NAME ":1: listen: \"host\" is not a numeric IPv4 or IPv6 address"},
 		{"link_dict a\nlink_dict a\nlink_dict a\nlink_dict a\nlink_dict a\nlink_dict a\nlink_dict a\n"
 		 "link_dict a\nlink_dict a\n", NAME ":9: link_dict: more than 8 link_dict lines"},

@@ -989,6 +989,46 @@ static void test_set_dict(void **state)
 	mqttsn_link_free(br);
 }
 
+/* The frame size changed on a running link: what is queued is framed
+ * again to it. */
+static void test_set_mtu(void **state)
+{
+	struct mqttsn_link_conf cs = make_conf(MQTTSN_LINK_UP, 340, 100, true);
+	struct mqttsn_link_conf cb = make_conf(MQTTSN_LINK_DOWN, 340, 0, true);
+	struct mqttsn_link *st, *br;
+	uint8_t m[100];
+
+	(void)state;
+	st = ready_link(&cs);
+	br = ready_link(&cb);
+	wire_reset();
+	assert_int_equal(mqttsn_link_set_mtu(st, &ctx, 20), MQTTSN_ERR_INVALID);
+	assert_int_equal(mqttsn_link_set_mtu(st, &ctx, MQTTSN_FRAME_MAX + 1), MQTTSN_ERR_INVALID);
+	/* 12 messages of 80: 3 frames at 340 would be full at once; at 1200, one held */
+	for (unsigned i = 1; i <= 2; i++)
+		assert_int_equal(mqttsn_link_send(st, &ctx, m, publish(m, 80, (uint16_t)i), 0), MQTTSN_OK);
+	assert_int_equal(mqttsn_link_set_mtu(st, &ctx, 1200), MQTTSN_OK);
+	for (unsigned i = 3; i <= 12; i++)
+		assert_int_equal(mqttsn_link_send(st, &ctx, m, publish(m, 80, (uint16_t)i), 0), MQTTSN_OK);
+	assert_int_equal(pump(st, 0), 0); /* all in one frame, still held */
+	assert_int_equal(pump(st, 100), 1);
+	assert_true(wire[0].len > 340 && wire[0].len <= 1200);
+	assert_true(take(br, wire[0].buf, wire[0].len) > 0);
+	assert_int_equal(got.n, 12);
+	/* and smaller again: a queued full frame's worth is re-cut */
+	for (unsigned i = 13; i <= 16; i++)
+		assert_int_equal(mqttsn_link_send(st, &ctx, m, publish(m, 80, (uint16_t)i), 200), MQTTSN_OK);
+	assert_int_equal(mqttsn_link_set_mtu(st, &ctx, 200), MQTTSN_OK);
+	assert_true(pump(st, 300) >= 2);
+	for (size_t f = 1; f < nwire; f++) {
+		assert_true(wire[f].len <= 200);
+		assert_true(take(br, wire[f].buf, wire[f].len) > 0);
+	}
+	assert_int_equal(got.n, 16);
+	mqttsn_link_free(st);
+	mqttsn_link_free(br);
+}
+
 /* ---------------------------------------------------------------- probe */
 
 static void test_probe(void **state)
@@ -1181,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_compression),
 		cmocka_unit_test(test_dictionary_missing),
 		cmocka_unit_test(test_set_dict),
+		cmocka_unit_test(test_set_mtu),
 		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_stats),
