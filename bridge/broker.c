@@ -74,11 +74,10 @@ int gw_broker_open(struct gw_broker *b, uint32_t id, const struct gw_broker_sess
 	return -1;
 }
 
-int gw_broker_own_open(struct gw_broker *b, const char *client_id)
+int brk_bridge_conn_open(struct gw_broker *b, enum role role, const char *client_id,
+                         struct conn **slot)
 {
-	if (b->own != NULL)
-		return 0;
-	struct conn *c = brk_conn_new(b, 0, ROLE_OWN, client_id, true, b->cfg.keepalive_s);
+	struct conn *c = brk_conn_new(b, 0, role, client_id, true, b->cfg.keepalive_s);
 	if (c == NULL)
 		return -1;
 	if (brk_queue_join(b, c) != 0) {
@@ -86,10 +85,18 @@ int gw_broker_own_open(struct gw_broker *b, const char *client_id)
 		brk_conn_destroy(c);
 		return -1;
 	}
-	b->own = c;
+	/* recorded before it starts: a failure at once reports against it */
+	*slot = c;
 	if (brk_conn_begin(c) < 0)
 		brk_conn_down(c, c->last_error, c->last_errno, NULL);
 	return 0;
+}
+
+int gw_broker_own_open(struct gw_broker *b, const char *client_id)
+{
+	if (b->own != NULL)
+		return 0;
+	return brk_bridge_conn_open(b, ROLE_OWN, client_id, &b->own);
 }
 
 

@@ -93,18 +93,7 @@ int gw_broker_custody_open(struct gw_broker *b, const char *client_id,
 	k->ev = ev;
 	k->arg = arg;
 	b->custody = k;
-	struct conn *c = brk_conn_new(b, 0, ROLE_CUSTODY, client_id, true, b->cfg.keepalive_s);
-	if (c == NULL)
-		return -1;
-	if (brk_queue_join(b, c) != 0) {
-		gw_log(GW_LOG_ERR, "broker: out of memory");
-		brk_conn_destroy(c);
-		return -1;
-	}
-	k->wipe = c;
-	if (brk_conn_begin(c) < 0)
-		brk_conn_down(c, c->last_error, c->last_errno, NULL);
-	return 0;
+	return brk_bridge_conn_open(b, ROLE_CUSTODY, client_id, &k->wipe);
 }
 
 bool gw_broker_custody_up(const struct gw_broker *b)

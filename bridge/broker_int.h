@@ -180,6 +180,12 @@ void brk_linger_read(struct conn *c);
 void brk_conn_end(struct conn *c);
 /* Close c for its owner (fire_will: so that the broker publishes the Will). */
 void brk_conn_close(struct conn *c, bool fire_will);
+/*
+ * Open a connection of the bridge's own (role: its shared one, the custody
+ * drainer's), clean session, recorded in *slot before it starts. 0 or -1.
+ */
+int brk_bridge_conn_open(struct gw_broker *b, enum role role, const char *client_id,
+                         struct conn **slot);
 
 /* ---------------------------------------------------------------- broker_order.c */
 
