@@ -449,6 +449,11 @@ const struct gw_store_stats *gw_custody_store_stats(const struct gw_custody *c)
 	return gw_store_stats(c->store);
 }
 
+struct gw_store *gw_custody_store(struct gw_custody *c)
+{
+	return c->store;
+}
+
 void gw_custody_stats(const struct gw_custody *c, struct gw_custody_stats *out)
 {
 	*out = c->st;

@@ -94,6 +94,8 @@ int gw_custody_release(struct gw_custody *c, const char *client_id, uint16_t msg
 void gw_custody_prepare(struct gw_custody *c);
 
 const struct gw_store_stats *gw_custody_store_stats(const struct gw_custody *c);
+/* The open store, for the downlink and the stations' sessions (custody_down.c). */
+struct gw_store *gw_custody_store(struct gw_custody *c);
 void gw_custody_stats(const struct gw_custody *c, struct gw_custody_stats *out);
 
 #endif
