@@ -104,6 +104,9 @@ static const struct key keys[] = {
 	{"store_station_msgs", K_U32, F(store_station_msgs), 0, UINT32_MAX},
 	{"store_station_bytes", K_U64, F(store_station_bytes), 0, UINT64_MAX},
 	{"message_ttl_s", K_U32, F(message_ttl_s), 0, UINT32_MAX},
+	{"store_down_msgs", K_U32, F(store_down_msgs), 0, UINT32_MAX},
+	{"store_down_bytes", K_U64, F(store_down_bytes), 0, UINT64_MAX},
+	{"down_ttl_s", K_U32, F(core.down_ttl_s), 0, UINT32_MAX},
 	/* the daemon */
 	{"stats_interval_s", K_U32, F(stats_interval_s), 0, 86400},
 	{"stats_prefix", K_STR, F(stats_prefix), 0, 0},
@@ -798,6 +801,9 @@ void gw_daemon_config_init(struct gw_daemon_config *cfg)
 	cfg->store_max_bytes = 256u << 20;
 	cfg->store_station_msgs = 10000;
 	cfg->store_station_bytes = 16u << 20;
+	cfg->store_down_msgs = 1000;
+	cfg->store_down_bytes = 1u << 20;
+	cfg->core.down_ttl_s = 86400;
 	cfg->log_level = GW_LOG_INFO;
 	cfg->link.mtu = 1200;
 	cfg->link.hold_ms = 500;
@@ -898,7 +904,10 @@ void gw_daemon_config_usage(FILE *out, const char *prog)
 	        "                          acknowledge them once they are on disk (store_dir;\n"
 	        "                          store_sync always|never|MS, store_max_bytes,\n"
 	        "                          store_station_msgs, store_station_bytes,\n"
-	        "                          message_ttl_s in the file)\n"
+	        "                          message_ttl_s in the file); with it, persistent\n"
+	        "                          sessions and the messages waiting for them\n"
+	        "                          survive a restart (store_down_msgs,\n"
+	        "                          store_down_bytes, down_ttl_s)\n"
 	        "  -v, --verbose           log debug lines\n"
 	        "      --syslog            log to syslog instead of stderr\n"
 	        "  -h, --help              print this help and exit\n"

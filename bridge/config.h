@@ -94,6 +94,8 @@ struct gw_daemon_config {
 	uint32_t store_station_msgs;    /* store_station_msgs: a station's uplink messages */
 	uint64_t store_station_bytes;   /* store_station_bytes: ... and their octets */
 	uint32_t message_ttl_s;         /* message_ttl_s: 0, none; else the message expiry */
+	uint32_t store_down_msgs;       /* store_down_msgs: messages waiting for one station */
+	uint64_t store_down_bytes;      /* store_down_bytes: ... and their octets */
 
 	/* the daemon */
 	uint32_t stats_interval_s;      /* 0: no statistics publishing */

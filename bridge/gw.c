@@ -140,6 +140,7 @@ void gw_free(struct gw *gw)
 	free(gw->heap);
 	free(gw->tx);
 	free(gw->tx2);
+	free(gw->pbuf);
 	free(gw);
 }
 
@@ -150,6 +151,7 @@ void gw_shutdown(struct gw *gw, uint64_t now_ms)
 
 	if (gw->stopped)
 		return;
+	gw_persist_flush(gw);
 	memset(&m, 0, sizeof m);
 	m.type = MQTTSN_DISCONNECT;
 	for (i = 0; i < gw->nslots; i++) {
@@ -214,7 +216,10 @@ void gw_shared_ensure(struct gw *gw, uint64_t now)
 		(void)snprintf(id, sizeof id, "sn-bridge-%u", (unsigned)gw->cfg.gw_id);
 	memset(&bs, 0, sizeof bs);
 	bs.client_id = id;
-	bs.clean_session = true;
+	/* with custody of persistent sessions the broker keeps what comes for
+	 * them while the bridge restarts; stale subscriptions it may then hold
+	 * match no session and are dropped at the fan-out */
+	bs.clean_session = !(gw_aggregating(gw) && gw->cfg.custody && gw->ops.session_save != NULL);
 	bs.keep_alive_s = GW_BROKER_KEEPALIVE_S;
 	if (gw->ops.broker_open(gw->ctx, GW_CONN_AGGREGATE, &bs) < 0) {
 		gw->shared_retry_at = now + gw->cfg.retry_initial_ms;
@@ -523,6 +528,7 @@ void gw_on_datagram(struct gw *gw, const struct gw_addr *from, const uint8_t *bu
 	memset(&ep, 0, sizeof ep);
 	ep.addr = *from;
 	handle(gw, &ep, buf, len, len, now_ms);
+	gw_persist_flush(gw);
 }
 
 /* ---------------------------------------------------------------- timers */
@@ -579,6 +585,7 @@ uint64_t gw_tick(struct gw *gw, uint64_t now_ms)
 	if (!gw->started) {
 		gw->started = true;
 		gw->next_advertise = now_ms;
+		gw_persist_reopen(gw, now_ms);
 	}
 	gw_shared_ensure(gw, now_ms);
 	gw_disc_tick(gw, now_ms);
@@ -590,5 +597,6 @@ uint64_t gw_tick(struct gw *gw, uint64_t now_ms)
 			break;
 		session_timer(gw, s, now_ms);
 	}
+	gw_persist_flush(gw);
 	return gw_next_deadline(gw);
 }

@@ -70,6 +70,11 @@ struct gw_config {
 	 * broker's state; the daemon forwards it. false: PUBACK only after
 	 * the broker's ack. Needs the three custody_* callbacks. */
 	bool custody;
+	/* custody of the downlink and of persistent sessions (README
+	 * "Custody"; needs the session_* and down_* callbacks): a message for
+	 * a station with a persistent session waits at most down_ttl_s
+	 * (0: no limit) */
+	uint32_t down_ttl_s;
 };
 
 /*
@@ -168,6 +173,18 @@ struct gw_broker_session {
  * keep-alive is supervised by the core, 6.11). */
 #define GW_BROKER_KEEPALIVE_S 60u
 
+/* A stored downlink message handed back to the core (gw_ops.down_next). */
+struct gw_down_msg {
+	const char *topic;
+	size_t topic_len;
+	const uint8_t *payload;
+	size_t len;
+	int qos;
+	bool retain;
+	uint64_t seq;
+	uint64_t ttl_left_ms;       /* time left to live; 0: no limit */
+};
+
 /*
  * Callbacks through which the core acts. Each takes the ctx given to
  * gw_new(). The broker calls return 0 on success or a negative value when
@@ -210,6 +227,26 @@ struct gw_ops {
 	                   uint16_t msg_id);
 	bool (*custody_held)(void *ctx, const char *client_id, uint16_t msg_id);
 	int (*custody_release)(void *ctx, const char *client_id, uint16_t msg_id);
+
+	/*
+	 * Custody of persistent sessions and their downlink (gw_config.custody;
+	 * "Custody" below). session_save stores the session's blob (the latest
+	 * wins; gw_session_restore() reads it back); session_drop forgets the
+	 * session and every message stored for it. down_put stores a message
+	 * for the station (ttl_s: 0 none) and sets *seq (> 0, rising per
+	 * station), or returns GW_CUSTODY_FULL / GW_CUSTODY_IO; down_next
+	 * fills *out with the station's oldest stored message above seq
+	 * `after` (views valid until the next callback) and returns 1, or 0
+	 * when there is none; down_done removes message seq.
+	 */
+	void (*session_save)(void *ctx, const char *client_id, const uint8_t *blob, size_t len);
+	void (*session_drop)(void *ctx, const char *client_id);
+	int (*down_put)(void *ctx, const char *client_id, const char *topic, size_t topic_len,
+	                const uint8_t *payload, size_t len, int qos, bool retain, uint32_t ttl_s,
+	                uint64_t *seq);
+	int (*down_next)(void *ctx, const char *client_id, uint64_t after,
+	                 struct gw_down_msg *out);
+	void (*down_done)(void *ctx, const char *client_id, uint64_t seq);
 };
 
 /*
@@ -225,6 +262,45 @@ struct gw_ops {
  */
 #define GW_CUSTODY_FULL (-1)
 #define GW_CUSTODY_IO (-2)
+
+/*
+ * Custody of persistent sessions (the session_* and down_* callbacks; all
+ * five or none). A station that CONNECTs with CleanSession false has its
+ * session saved: client id, state (active, asleep, disconnected, lost),
+ * keep-alive and sleep duration, address, Will, topic ids and whether the
+ * station knows them, granted subscriptions, the next msg id, and the
+ * QoS 2 message in flight to it with its msg id and stage. It is saved
+ * before anything that depends on it is sent to the station (a CONNACK, a
+ * REGACK, a SUBACK, a PUBREL), else at the end of the event; a clean
+ * CONNECT, an eviction or the end of a clean session drops it.
+ *
+ * Every QoS 1/2 message for such a station goes through down_put before
+ * it is queued, whatever the station's state, and down_done once the
+ * station acknowledged it (or it expired, or was refused); a message the
+ * store refuses is dropped, counted in drop_down_store and logged (the
+ * broker has already been answered). At most max_pending (awake) or
+ * max_sleep_buffer (asleep) messages are held in memory; the rest wait
+ * on disk in order and are read back (down_next) as the queue empties,
+ * so the store's per-station limit is the real bound. QoS 0 messages stay
+ * in memory unless older messages wait on disk (then they are stored
+ * too, to keep the order). A message older than down_ttl_s is dropped
+ * before it is sent (drop_expired).
+ *
+ * After a restart the daemon hands each saved blob to gw_session_restore()
+ * before the first gw_tick(); the messages come back through down_next.
+ */
+
+/*
+ * Rebuild a persistent session from a blob session_save wrote (before the
+ * first gw_tick()). An active session is active again with its keep-alive
+ * counted from now; a sleeping one sleeps from now; in transparent mode
+ * both get their broker connection reopened (CleanSession false) at the
+ * first gw_tick(). Returns 0, or -1 when the blob is damaged or from an
+ * unknown version (nothing is kept), -2 when max_clients is reached or
+ * memory is short.
+ */
+struct gw;
+int gw_session_restore(struct gw *gw, const uint8_t *blob, size_t len, uint64_t now_ms);
 
 /* ---------------------------------------------------------------- lifecycle */
 
@@ -331,6 +407,14 @@ struct gw_stats {
 	uint64_t drop_store_full;
 	uint64_t drop_store_io;
 	uint64_t custody_in;            /* QoS 1/2 PUBLISHes taken into custody */
+	/* custody of the downlink: messages stored for a persistent session,
+	 * dropped because the store refused them (full, I/O), dropped because
+	 * they waited longer than down_ttl_s; sessions saved and restored */
+	uint64_t down_stored;
+	uint64_t drop_down_store;
+	uint64_t drop_expired;
+	uint64_t sessions_saved;
+	uint64_t sessions_restored;
 };
 
 enum gw_client_state {

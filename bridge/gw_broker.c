@@ -12,8 +12,10 @@ static void shared_up(struct gw *gw)
 
 	gw->shared = GW_SHARED_UP;
 	gw_say(gw, GW_LOG_INFO, "shared broker connection up");
-	/* opened clean: after a drop the broker forgot every subscription */
-	if (again && gw_aggregating(gw))
+	/* opened clean: after a drop the broker forgot every subscription;
+	 * the first time, the subscriptions of restored sessions (with custody
+	 * the session is kept, and subscribing again changes nothing) */
+	if (gw_aggregating(gw) && (again || gw->cfg.custody))
 		gw_filter_resubscribe_all(gw);
 }
 
@@ -48,7 +50,7 @@ void gw_brk_fail_inflight(struct gw *gw, struct gw_session *s)
 	gw_sub_fail_waiting(gw, s);
 }
 
-void gw_on_broker_connected(struct gw *gw, uint32_t conn, int rc, uint64_t now_ms)
+static void on_broker_connected(struct gw *gw, uint32_t conn, int rc, uint64_t now_ms)
 {
 	struct gw_session *s;
 
@@ -87,7 +89,7 @@ void gw_on_broker_connected(struct gw *gw, uint32_t conn, int rc, uint64_t now_m
 	gw_sched_update(gw, s);
 }
 
-void gw_on_broker_disconnected(struct gw *gw, uint32_t conn, uint64_t now_ms)
+static void on_broker_disconnected(struct gw *gw, uint32_t conn, uint64_t now_ms)
 {
 	struct gw_session *s;
 
@@ -110,7 +112,7 @@ void gw_on_broker_disconnected(struct gw *gw, uint32_t conn, uint64_t now_ms)
 	gw_say(gw, GW_LOG_WARN, "client %s: broker connection down", s->client_id);
 }
 
-void gw_on_broker_acked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms)
+static void on_broker_acked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms)
 {
 	struct gw_session *s;
 
@@ -125,8 +127,8 @@ void gw_on_broker_acked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t n
 		gw_up_acked(gw, s, token);
 }
 
-void gw_on_broker_subacked(struct gw *gw, uint32_t conn, uint32_t token, int granted_qos,
-                           uint64_t now_ms)
+static void on_broker_subacked(struct gw *gw, uint32_t conn, uint32_t token, int granted_qos,
+                                    uint64_t now_ms)
 {
 	struct gw_session *s;
 
@@ -146,7 +148,7 @@ void gw_on_broker_subacked(struct gw *gw, uint32_t conn, uint32_t token, int gra
 		gw_sub_subacked(gw, s, token, granted_qos);
 }
 
-void gw_on_broker_unsubacked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms)
+static void on_broker_unsubacked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms)
 {
 	struct gw_session *s;
 
@@ -158,9 +160,9 @@ void gw_on_broker_unsubacked(struct gw *gw, uint32_t conn, uint32_t token, uint6
 		gw_sub_unsubacked(gw, s, token);
 }
 
-void gw_on_broker_message(struct gw *gw, uint32_t conn, const char *topic, size_t topic_len,
-                          const uint8_t *payload, size_t len, int qos, bool retain,
-                          uint64_t now_ms)
+static void on_broker_message(struct gw *gw, uint32_t conn, const char *topic, size_t topic_len,
+                              const uint8_t *payload, size_t len, int qos, bool retain,
+                              uint64_t now_ms)
 {
 	if (gw->stopped || topic == NULL || (payload == NULL && len != 0))
 		return;
@@ -169,4 +171,49 @@ void gw_on_broker_message(struct gw *gw, uint32_t conn, const char *topic, size_
 	if (qos > 2)
 		qos = 2;
 	gw_down_from_broker(gw, conn, topic, topic_len, payload, len, qos, retain, now_ms);
+}
+
+void gw_on_broker_connected(struct gw *gw, uint32_t conn, int rc, uint64_t now_ms)
+{
+	on_broker_connected(gw, conn, rc, now_ms);
+	/* what the event changed in persistent sessions */
+	gw_persist_flush(gw);
+}
+
+void gw_on_broker_disconnected(struct gw *gw, uint32_t conn, uint64_t now_ms)
+{
+	on_broker_disconnected(gw, conn, now_ms);
+	/* what the event changed in persistent sessions */
+	gw_persist_flush(gw);
+}
+
+void gw_on_broker_acked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms)
+{
+	on_broker_acked(gw, conn, token, now_ms);
+	/* what the event changed in persistent sessions */
+	gw_persist_flush(gw);
+}
+
+void gw_on_broker_subacked(struct gw *gw, uint32_t conn, uint32_t token, int granted_qos,
+                           uint64_t now_ms)
+{
+	on_broker_subacked(gw, conn, token, granted_qos, now_ms);
+	/* what the event changed in persistent sessions */
+	gw_persist_flush(gw);
+}
+
+void gw_on_broker_unsubacked(struct gw *gw, uint32_t conn, uint32_t token, uint64_t now_ms)
+{
+	on_broker_unsubacked(gw, conn, token, now_ms);
+	/* what the event changed in persistent sessions */
+	gw_persist_flush(gw);
+}
+
+void gw_on_broker_message(struct gw *gw, uint32_t conn, const char *topic, size_t topic_len,
+                          const uint8_t *payload, size_t len, int qos, bool retain,
+                          uint64_t now_ms)
+{
+	on_broker_message(gw, conn, topic, topic_len, payload, len, qos, retain, now_ms);
+	/* what the event changed in persistent sessions */
+	gw_persist_flush(gw);
 }

@@ -20,6 +20,8 @@ void gw_conn_accept(struct gw *gw, struct gw_session *s, uint64_t now)
 	s->fresh = false;
 	s->last_rx = now;
 	GW_STAT_ADD(gw, s, connects, 1);
+	/* a persistent session is on disk before its CONNACK leaves */
+	gw_persist_mark(gw, s);
 	gw_tx_rc(gw, s, NULL, MQTTSN_CONNACK, MQTTSN_RC_ACCEPTED);
 	gw_say(gw, GW_LOG_INFO, "client %s connected (keep-alive %u s%s%s)", s->client_id,
 	       (unsigned)s->keep_alive_s, s->clean ? ", clean" : "",
@@ -67,8 +69,7 @@ void gw_conn_timeout(struct gw *gw, struct gw_session *s, uint64_t now)
 	(void)gw_conn_abort(gw, s);
 }
 
-/* Open (or reopen) the client's broker connection with its id, CleanSession and Will. */
-static int open_conn(struct gw *gw, struct gw_session *s)
+int gw_conn_open(struct gw *gw, struct gw_session *s)
 {
 	struct gw_broker_session bs;
 
@@ -127,7 +128,7 @@ static void proceed(struct gw *gw, struct gw_session *s, uint64_t now)
 		gw_conn_accept(gw, s, now);
 		return;
 	}
-	if (open_conn(gw, s) != 0) {
+	if (gw_conn_open(gw, s) != 0) {
 		if (gw->cfg.custody) {
 			/* its QoS 1/2 messages go into custody all the same; the
 			 * rest waits for its next CONNECT to open the connection */
@@ -352,7 +353,8 @@ void gw_conn_on_willupd(struct gw *gw, struct gw_session *s, const struct gw_rx 
 		gw_tx_rc(gw, s, NULL, resp, MQTTSN_RC_CONGESTION);
 		return;
 	}
-	if (!gw_aggregating(gw) && (s->has_will || s->conn_will) && open_conn(gw, s) != 0) {
+	gw_persist_mark(gw, s);
+	if (!gw_aggregating(gw) && (s->has_will || s->conn_will) && gw_conn_open(gw, s) != 0) {
 		gw_note(gw, s, GW_CAUSE_BROKER_REFUSED, rx->now, "Will update: broker_open failed");
 		gw_tx_rc(gw, s, NULL, resp, MQTTSN_RC_CONGESTION);
 		return;

@@ -6,6 +6,11 @@
  * the PUBLISH, then for QoS 2 the PUBREL. QoS 0 messages leave at once
  * unless something is ahead of them, so order is kept. While a client
  * sleeps the queue is its buffer (6.14).
+ *
+ * With custody of a persistent session (gw.h), the queue in memory is the
+ * head of the one on disk: every QoS 1/2 message is stored before it is
+ * queued, removed from the store once the station acknowledged it, and
+ * what does not fit in memory is read back in order as the queue empties.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +51,22 @@ static const char *blob_topic(const struct gw_blob *b)
 
 /* ---------------------------------------------------------------- the queue */
 
-static void pop(struct gw_session *s)
+/* Remove the head; done: it is finished (delivered, refused, expired), out of the store too. */
+static void pop(struct gw *gw, struct gw_session *s, bool done)
 {
 	struct gw_qmsg *m = s->qhead;
 
 	if (m == NULL)
 		return;
+	if (m->seq != 0 && done && !gw->freeing) {
+		gw->ops.down_done(gw->ctx, s->client_id, m->seq);
+		if (m->seq == s->head_seq) {
+			s->head_seq = 0;
+			s->head_msg_id = 0;
+			s->head_stage = GW_STAGE_NEW;
+			gw_persist_mark(gw, s);
+		}
+	}
 	s->qhead = m->next;
 	if (s->qhead == NULL)
 		s->qtail = NULL;
@@ -64,8 +79,10 @@ void gw_down_clear(struct gw *gw, struct gw_session *s)
 {
 	if (s->qlen != 0)
 		GW_STAT_ADD(gw, s, drop_discarded, s->qlen);
+	/* what the store holds goes with the session (session_drop), or stays
+	 * for the next run when the core itself is being freed */
 	while (s->qhead != NULL)
-		pop(s);
+		pop(gw, s, false);
 	s->out.kind = GW_OUT_NONE;
 }
 
@@ -81,12 +98,87 @@ static bool is_asleep(const struct gw_session *s)
 	return s->state == GW_STATE_ASLEEP || s->state == GW_STATE_AWAKE;
 }
 
+/* How many messages the queue holds in memory in the session's state. */
+static uint32_t mem_limit(const struct gw *gw, const struct gw_session *s)
+{
+	return is_asleep(s) ? gw->cfg.max_sleep_buffer : gw->cfg.max_pending;
+}
+
+/* Add to the tail; the queue takes one reference of b. false: out of memory. */
+static bool append(struct gw *gw, struct gw_session *s, struct gw_blob *b, int qos, bool retain,
+                   uint64_t seq, uint64_t expires)
+{
+	struct gw_qmsg *m = calloc(1, sizeof *m);
+
+	if (m == NULL) {
+		gw_say(gw, GW_LOG_ERR, "out of memory queueing for %s", s->client_id);
+		return false;
+	}
+	m->blob = b;
+	m->qos = (int8_t)qos;
+	m->retain = retain;
+	m->seq = seq;
+	m->expires = expires;
+	if (s->qtail != NULL)
+		s->qtail->next = m;
+	else
+		s->qhead = m;
+	s->qtail = m;
+	s->qlen++;
+	return true;
+}
+
+static uint64_t expiry(const struct gw *gw, uint64_t now)
+{
+	return gw->cfg.down_ttl_s != 0 ? now + (uint64_t)gw->cfg.down_ttl_s * 1000u : 0;
+}
+
+/* Read what waits on disk behind the queue back into it, as far as memory allows. */
+static void refill(struct gw *gw, struct gw_session *s, uint64_t now)
+{
+	uint32_t limit = mem_limit(gw, s);
+
+	if (limit == 0)
+		limit = 1;
+	while (s->spilled && s->qlen < limit) {
+		struct gw_down_msg m;
+		struct gw_blob *b;
+		int r;
+
+		memset(&m, 0, sizeof m);
+		r = gw->ops.down_next(gw->ctx, s->client_id, s->down_loaded, &m);
+		if (r == 0) {
+			s->spilled = false;
+			break;
+		}
+		if (r < 0 || m.seq <= s->down_loaded || m.qos < 0 || m.qos > 2) {
+			gw_note(gw, s, GW_CAUSE_DOWN_STORE, now,
+			        "stored messages cannot be read back; again later");
+			break;
+		}
+		b = gw_blob_new(m.topic, m.topic_len, m.payload, m.len);
+		if (b == NULL || !append(gw, s, b, m.qos, m.retain, m.seq,
+		                         m.ttl_left_ms != 0 ? now + m.ttl_left_ms : 0)) {
+			gw_blob_unref(b);
+			gw_say(gw, GW_LOG_ERR, "out of memory reading stored messages for %s",
+			       s->client_id);
+			break;
+		}
+		s->down_loaded = m.seq;
+		if (m.seq == s->head_seq) {
+			/* the QoS 2 message in flight when the bridge stopped: same
+			 * msg id, and from the stage it had reached (6.6) */
+			s->qtail->msg_id = s->head_msg_id;
+			s->qtail->stage = s->head_stage;
+		}
+	}
+}
+
 void gw_down_enqueue(struct gw *gw, struct gw_session *s, struct gw_blob *b, int qos,
                      bool retain, uint64_t now)
 {
-	struct gw_qmsg *m;
 	bool sleeping = is_asleep(s);
-	uint32_t limit = sleeping ? gw->cfg.max_sleep_buffer : gw->cfg.max_pending;
+	uint32_t limit = mem_limit(gw, s);
 
 	if ((s->state == GW_STATE_DISCONNECTED || s->state == GW_STATE_LOST) &&
 	    s->phase == GW_PHASE_NONE && qos == 0) {
@@ -100,27 +192,46 @@ void gw_down_enqueue(struct gw *gw, struct gw_session *s, struct gw_blob *b, int
 		        b->len, (unsigned)gw->cfg.max_msg_size);
 		return;
 	}
+	if (gw_down_custody(gw, s) && (qos > 0 || s->spilled)) {
+		uint64_t seq = 0;
+		int r = gw->ops.down_put(gw->ctx, s->client_id, blob_topic(b), b->topic_len,
+		                         b->data + b->topic_len, b->len, qos, retain,
+		                         gw->cfg.down_ttl_s, &seq);
+
+		if (r != 0 || seq == 0) {
+			gw_note(gw, s, GW_CAUSE_DOWN_STORE, now,
+			        "the store refused a message for the station (%s): dropped",
+			        r == GW_CUSTODY_FULL ? "its limit or the store's is reached"
+			                             : "write failed");
+			return;
+		}
+		GW_STAT_ADD(gw, s, down_stored, 1);
+		if (s->spilled || s->qlen >= (limit ? limit : 1)) {
+			/* waits on disk, behind the others, until the queue has room */
+			s->spilled = true;
+			return;
+		}
+		b->refs++;
+		if (!append(gw, s, b, qos, retain, seq, expiry(gw, now))) {
+			b->refs--;
+			s->spilled = true; /* it is on disk: read back later */
+			return;
+		}
+		s->down_loaded = seq;
+		gw_down_pump(gw, s, now);
+		return;
+	}
 	if (s->qlen >= limit) {
 		gw_note(gw, s, sleeping ? GW_CAUSE_SLEEP_BUFFER : GW_CAUSE_PENDING, now,
 		        "%s full (%u messages): message dropped",
 		        sleeping ? "sleep buffer" : "pending queue", (unsigned)limit);
 		return;
 	}
-	m = calloc(1, sizeof *m);
-	if (m == NULL) {
-		gw_say(gw, GW_LOG_ERR, "out of memory queueing for %s", s->client_id);
+	b->refs++;
+	if (!append(gw, s, b, qos, retain, 0, 0)) {
+		b->refs--;
 		return;
 	}
-	b->refs++;
-	m->blob = b;
-	m->qos = (int8_t)qos;
-	m->retain = retain;
-	if (s->qtail != NULL)
-		s->qtail->next = m;
-	else
-		s->qhead = m;
-	s->qtail = m;
-	s->qlen++;
 	gw_down_pump(gw, s, now);
 }
 
@@ -227,6 +338,12 @@ static bool start_head(struct gw *gw, struct gw_session *s, uint64_t now)
 	uint8_t type;
 	uint16_t id;
 
+	if (q->stage == GW_STAGE_NEW && q->expires != 0 && now >= q->expires) {
+		gw_note(gw, s, GW_CAUSE_EXPIRED, now, "a message waited longer than down_ttl_s %u s: "
+		        "dropped", (unsigned)gw->cfg.down_ttl_s);
+		pop(gw, s, true);
+		return false;
+	}
 	if (q->stage == GW_STAGE_RELEASED) {
 		s->out.kind = GW_OUT_PUBREL;
 		s->out.msg_id = q->msg_id;
@@ -239,7 +356,7 @@ static bool start_head(struct gw *gw, struct gw_session *s, uint64_t now)
 		if (6 + q->blob->topic_len > gw->cfg.max_msg_size) {
 			gw_note(gw, s, GW_CAUSE_TOO_BIG, now, "topic of %zu octets too long to REGISTER",
 			        q->blob->topic_len);
-			pop(s);
+			pop(gw, s, true);
 			return false;
 		}
 		t = gw_topic_by_name(s, blob_topic(q->blob), q->blob->topic_len);
@@ -248,7 +365,7 @@ static bool start_head(struct gw *gw, struct gw_session *s, uint64_t now)
 		if (t == NULL) {
 			gw_note(gw, s, GW_CAUSE_TOPICS, now,
 			        "max_topics %u reached: message dropped", (unsigned)gw->cfg.max_topics);
-			pop(s);
+			pop(gw, s, true);
 			return false;
 		}
 		s->out.kind = GW_OUT_REGISTER;
@@ -260,14 +377,22 @@ static bool start_head(struct gw *gw, struct gw_session *s, uint64_t now)
 	}
 	if (q->qos > 0 && q->msg_id == 0)
 		q->msg_id = gw_sess_next_msg_id(s);
+	if (q->seq != 0 && q->qos == 2 && s->head_seq != q->seq) {
+		/* saved before the PUBLISH leaves (gw_tx): after a restart it goes
+		 * again with this msg id and DUP, so the station knows it */
+		s->head_seq = q->seq;
+		s->head_msg_id = q->msg_id;
+		s->head_stage = GW_STAGE_SENT;
+		gw_persist_mark(gw, s);
+	}
 	if (send_publish(gw, s, q, type, id, q->stage == GW_STAGE_SENT) < 0) {
-		pop(s);
+		pop(gw, s, true);
 		return false;
 	}
 	if (q->stage == GW_STAGE_NEW)
 		GW_STAT_ADD(gw, s, pub_down, 1);
 	if (q->qos == 0) {
-		pop(s);
+		pop(gw, s, true);
 		return false;
 	}
 	q->stage = GW_STAGE_SENT;
@@ -280,6 +405,8 @@ static bool start_head(struct gw *gw, struct gw_session *s, uint64_t now)
 void gw_down_pump(struct gw *gw, struct gw_session *s, uint64_t now)
 {
 	while (can_send(s) && s->out.kind == GW_OUT_NONE) {
+		if (s->spilled && s->qhead == NULL)
+			refill(gw, s, now);
 		if (s->qhead == NULL) {
 			if (s->state == GW_STATE_AWAKE)
 				gw_sleep_back(gw, s, now);
@@ -315,10 +442,11 @@ void gw_down_on_regack(struct gw *gw, struct gw_session *s, const struct mqttsn_
 	t = gw_topic_by_id(s, topic_id);
 	if (m->u.regack.rc == MQTTSN_RC_ACCEPTED && t != NULL) {
 		t->client_knows = true;
+		gw_persist_mark(gw, s);
 	} else {
 		gw_note(gw, s, GW_CAUSE_CLIENT_REFUSED, now, "REGACK rc %u for topic id %u",
 		        (unsigned)m->u.regack.rc, (unsigned)topic_id);
-		pop(s);
+		pop(gw, s, true);
 	}
 	gw_down_pump(gw, s, now);
 }
@@ -334,21 +462,23 @@ void gw_down_on_puback(struct gw *gw, struct gw_session *s, const struct mqttsn_
 		if (m->u.puback.rc == MQTTSN_RC_INVALID_TOPIC_ID &&
 		    (t = gw_topic_by_id(s, m->u.puback.topic_id)) != NULL)
 			t->client_knows = false;
+		gw_persist_mark(gw, s);
 		return;
 	}
 	if (m->u.puback.rc == MQTTSN_RC_ACCEPTED) {
-		pop(s);
+		pop(gw, s, true);
 	} else if (m->u.puback.rc == MQTTSN_RC_INVALID_TOPIC_ID && q != NULL && !q->reregistered) {
 		/* 6.6: REGISTER the topic again and publish once more */
 		t = gw_topic_by_name(s, blob_topic(q->blob), q->blob->topic_len);
 		if (t != NULL)
 			t->client_knows = false;
+		gw_persist_mark(gw, s);
 		q->reregistered = true;
 		q->stage = GW_STAGE_NEW;
 	} else {
 		gw_note(gw, s, GW_CAUSE_CLIENT_REFUSED, now, "PUBACK rc %u for msg id %u",
 		        (unsigned)m->u.puback.rc, (unsigned)m->u.puback.msg_id);
-		pop(s);
+		pop(gw, s, true);
 	}
 	gw_down_pump(gw, s, now);
 }
@@ -365,6 +495,12 @@ void gw_down_on_pubrec(struct gw *gw, struct gw_session *s, const struct mqttsn_
 	    !answered(gw, s, GW_OUT_PUBLISH, m->u.msg_id, now))
 		return;
 	s->qhead->stage = GW_STAGE_RELEASED;
+	if (s->qhead->seq != 0 && s->qhead->seq == s->head_seq) {
+		/* on disk before the PUBREL: a restart then sends PUBREL, never
+		 * the PUBLISH the station has already let go of */
+		s->head_stage = GW_STAGE_RELEASED;
+		gw_persist_mark(gw, s);
+	}
 	s->out.kind = GW_OUT_PUBREL;
 	s->out.msg_id = m->u.msg_id;
 	gw_rtt_sent(gw, s, now);
@@ -377,7 +513,7 @@ void gw_down_on_pubcomp(struct gw *gw, struct gw_session *s, const struct mqttsn
 {
 	if (!answered(gw, s, GW_OUT_PUBREL, m->u.msg_id, now))
 		return;
-	pop(s);
+	pop(gw, s, true);
 	gw_down_pump(gw, s, now);
 }
 

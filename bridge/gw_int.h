@@ -76,6 +76,8 @@ struct gw_qmsg {
 	bool reregistered;    /* one re-REGISTER after PUBACK "invalid topic id" */
 	uint8_t stage;        /* enum gw_stage */
 	uint16_t msg_id;      /* kept across retransmissions and sleeps */
+	uint64_t seq;         /* custody: its seq in the store; 0: only in memory */
+	uint64_t expires;     /* custody: dropped unsent from then on; 0: never */
 };
 
 /* One per-client topic id (6.5). */
@@ -218,6 +220,22 @@ struct gw_session {
 	uint32_t fanout_mark;
 	uint8_t fanout_qos;
 
+	/* custody of a persistent session (gw.h "Custody of persistent
+	 * sessions"): saved at least once (a free drops it), changed since
+	 * the last save (on the core's dirty list), messages waiting on disk
+	 * beyond those in memory and the newest seq read into memory; the
+	 * QoS 2 message in flight with its msg id and stage as last saved;
+	 * the broker connection to reopen at the first tick (restored) */
+	bool persisted;
+	bool dirty;
+	struct gw_session *next_dirty;
+	bool spilled;
+	uint64_t down_loaded;
+	uint64_t head_seq;
+	uint16_t head_msg_id;
+	uint8_t head_stage;
+	bool reopen;
+
 	/* retransmission timing, RFC 6298 style, milliseconds */
 	uint32_t srtt, rttvar, rto;
 	bool rtt_valid;
@@ -249,6 +267,8 @@ enum gw_cause {
 	GW_CAUSE_NO_SUBSCRIPTION,
 	GW_CAUSE_STORE_FULL,
 	GW_CAUSE_STORE_IO,
+	GW_CAUSE_DOWN_STORE,
+	GW_CAUSE_EXPIRED,
 	GW_CAUSE_COUNT,
 };
 
@@ -337,6 +357,13 @@ struct gw {
 	struct gw_stats total;
 
 	uint8_t *tx, *tx2;            /* encode buffers, MQTTSN_MSG_MAX each */
+
+	/* custody of persistent sessions: those changed since their last
+	 * save, and the buffer a session is serialised into */
+	struct gw_session *dirty;
+	uint8_t *pbuf;
+	size_t pcap;
+	bool restored;                /* sessions came back: reopen at the first tick */
 };
 
 /* The context of one received datagram. */
@@ -505,6 +532,8 @@ int gw_sub_match_qos(const struct gw_session *s, const char *topic, size_t len);
 int gw_sub_deliver_qos(const struct gw_session *s, const char *topic, size_t len, int qos);
 void gw_sub_free_all(struct gw *gw, struct gw_session *s);
 struct gw_sub *gw_sub_find(const struct gw_session *s, const char *f, size_t len);
+/* A new subscription (granted -1); NULL at max_subscriptions or out of memory. */
+struct gw_sub *gw_sub_add(struct gw *gw, struct gw_session *s, const char *f, size_t len);
 /* Drop a subscription; in aggregating mode also its count on the filter. */
 void gw_sub_remove(struct gw *gw, struct gw_session *s, struct gw_sub *sub);
 /* The filter named by a SUBSCRIBE or UNSUBSCRIBE; false when it names nothing. */
@@ -597,6 +626,28 @@ void gw_stat_tx(struct gw *gw, struct gw_session *s, size_t len);
 		if ((s) != NULL)                                                             \
 			(s)->stats.field += (n);                                             \
 	} while (0)
+
+/* ---------------------------------------------------------------- gw_persist.c */
+
+/* Whether the session is kept across restarts (custody, CleanSession false, accepted). */
+bool gw_persisting(const struct gw *gw, const struct gw_session *s);
+/* Whether its QoS 1/2 downlink goes through the store. */
+bool gw_down_custody(const struct gw *gw, const struct gw_session *s);
+/* The session changed: saved before the next message to it, or at the end of the event. */
+void gw_persist_mark(struct gw *gw, struct gw_session *s);
+/* Save it now if it changed. */
+void gw_persist_save(struct gw *gw, struct gw_session *s);
+/* Save every changed session (the end of each event). */
+void gw_persist_flush(struct gw *gw);
+/* The session is being freed: off the dirty list; dropped from the store unless the core is. */
+void gw_persist_forget(struct gw *gw, struct gw_session *s);
+/* First tick after restores: reopen the broker connections they need. */
+void gw_persist_reopen(struct gw *gw, uint64_t now);
+
+/* ---------------------------------------------------------------- gw_connect.c (more) */
+
+/* Open (or reopen) the client's broker connection with its id, CleanSession and Will. */
+int gw_conn_open(struct gw *gw, struct gw_session *s);
 
 /* ---------------------------------------------------------------- gw_map.c */
 

@@ -76,6 +76,7 @@ struct gw_topic *gw_topic_add(struct gw *gw, struct gw_session *s, const char *n
 	t->len = len;
 	t->name = copy;
 	s->ntopics++;
+	gw_persist_mark(gw, s);
 	return t;
 }
 
@@ -123,5 +124,6 @@ void gw_reg_on_register(struct gw *gw, struct gw_session *s, const struct gw_rx 
 		return;
 	}
 	t->client_knows = true;
+	gw_persist_mark(gw, s);
 	regack(gw, s, t->id, m->u.reg.msg_id, MQTTSN_RC_ACCEPTED);
 }

@@ -13,6 +13,10 @@ int gw_tx_ep(struct gw *gw, struct gw_session *s, const struct gw_endpoint *ep,
 	const uint8_t *out;
 	int n, m;
 
+	/* what the message may promise (a CONNACK, SUBACK, PUBREL...) is on
+	 * disk first */
+	if (s != NULL && s->dirty)
+		gw_persist_save(gw, s);
 	n = mqttsn_encode(gw->tx, MQTTSN_MSG_MAX, msg);
 	if (n < 0) {
 		gw_say(gw, GW_LOG_ERR, "cannot encode %s: %s", mqttsn_type_name((int)msg->type),

@@ -137,6 +137,7 @@ void gw_sess_bind(struct gw *gw, struct gw_session *s, const struct gw_endpoint 
 	s->next_by_ep = gw->by_ep[b];
 	gw->by_ep[b] = s;
 	s->bound = true;
+	gw_persist_mark(gw, s);
 }
 
 /* ---------------------------------------------------------------- life */
@@ -201,6 +202,7 @@ void gw_sess_free(struct gw *gw, struct gw_session *s)
 	free(s->topics);
 	free(s->up);
 	gw_sess_will_clear(s);
+	gw_persist_forget(gw, s);
 	gw->slots[s->slot] = NULL;
 	gw->free_slots[gw->nfree++] = s->slot;
 	gw->nsessions--;
@@ -277,6 +279,7 @@ void gw_sess_lose(struct gw *gw, struct gw_session *s, uint64_t now, const char 
 		gw_sess_close_conn(gw, s, true);
 	}
 	GW_STAT_ADD(gw, s, lost, 1);
+	gw_persist_mark(gw, s);
 	if (s->clean)
 		gw_sess_free(gw, s);
 	else

@@ -119,6 +119,7 @@ void gw_sleep_on_disconnect(struct gw *gw, struct gw_session *s, const struct gw
 		s->state = GW_STATE_ASLEEP;
 		s->sleep_s = m->u.disconnect.duration;
 		s->phase_since = rx->now;
+		gw_persist_mark(gw, s);
 		gw_say(gw, GW_LOG_DEBUG, "client %s asleep for %u s", s->client_id,
 		       (unsigned)s->sleep_s);
 		gw_sched_update(gw, s);
@@ -128,6 +129,7 @@ void gw_sleep_on_disconnect(struct gw *gw, struct gw_session *s, const struct gw
 	s->state = GW_STATE_DISCONNECTED;
 	gw_sess_close_conn(gw, s, false);
 	gw_up_fail_all(gw, s, false);
+	gw_persist_mark(gw, s);
 	gw_say(gw, GW_LOG_INFO, "client %s disconnected", s->client_id);
 	if (s->clean) {
 		gw_sess_free(gw, s);

@@ -32,6 +32,8 @@ static void count(struct gw_stats *st, enum gw_cause cause)
 	case GW_CAUSE_NO_SUBSCRIPTION: st->drop_no_subscription++; break;
 	case GW_CAUSE_STORE_FULL: st->drop_store_full++; st->drop_congestion++; break;
 	case GW_CAUSE_STORE_IO: st->drop_store_io++; st->drop_congestion++; break;
+	case GW_CAUSE_DOWN_STORE: st->drop_down_store++; break;
+	case GW_CAUSE_EXPIRED: st->drop_expired++; break;
 	case GW_CAUSE_COUNT: break;
 	}
 }
@@ -43,7 +45,7 @@ static const char *cause_name(enum gw_cause cause)
 		"max_subscriptions", "max_pending", "max_sleep_buffer", "max_msg_size",
 		"broker down", "broker refused", "max_inflight", "invalid topic id",
 		"QoS -1 refused", "refused by client", "discarded", "no subscription",
-		"store full", "store write failed",
+		"store full", "store write failed", "downlink store refused", "expired",
 	};
 
 	return (unsigned)cause < GW_CAUSE_COUNT ? names[cause] : "?";

@@ -32,7 +32,7 @@ struct gw_sub *gw_sub_find(const struct gw_session *s, const char *f, size_t len
 	return NULL;
 }
 
-static struct gw_sub *sub_add(struct gw *gw, struct gw_session *s, const char *f, size_t len)
+struct gw_sub *gw_sub_add(struct gw *gw, struct gw_session *s, const char *f, size_t len)
 {
 	struct gw_sub *n;
 	char *copy;
@@ -69,6 +69,7 @@ void gw_sub_remove(struct gw *gw, struct gw_session *s, struct gw_sub *sub)
 		gw_filter_unref(gw, sub->shared, s);
 	free(sub->filter);
 	*sub = s->subs[--s->nsubs];
+	gw_persist_mark(gw, s);
 }
 
 void gw_sub_free_all(struct gw *gw, struct gw_session *s)
@@ -128,6 +129,7 @@ static void answer(struct gw *gw, struct gw_session *s, struct gw_sub *sub, int 
 	if (sub->id_type == MQTTSN_TOPIC_NORMAL && sub->topic_id != 0 &&
 	    (t = gw_topic_by_id(s, sub->topic_id)) != NULL)
 		t->client_knows = true;  /* 5.4.16: SUBACK told it the topic id */
+	gw_persist_mark(gw, s);
 	if (gw_sess_listening(s))
 		gw_tx_suback(gw, s, NULL, sub->granted, sub->topic_id, sub->msg_id,
 		             MQTTSN_RC_ACCEPTED);
@@ -205,7 +207,7 @@ void gw_sub_on_subscribe(struct gw *gw, struct gw_session *s, const struct gw_rx
 		return;
 	}
 	if (sub == NULL) {
-		sub = sub_add(gw, s, f, len);
+		sub = gw_sub_add(gw, s, f, len);
 		if (sub == NULL) {
 			gw_note(gw, s, GW_CAUSE_SUBSCRIPTIONS, rx->now,
 			        "SUBACK congestion: max_subscriptions %u reached",
@@ -266,6 +268,7 @@ void gw_sub_subacked(struct gw *gw, struct gw_session *s, uint32_t token, int gr
 		} else if (granted >= 0) {
 			/* a subscription made again after a reconnect */
 			sub->granted = (int8_t)(granted < sub->qos ? granted : sub->qos);
+			gw_persist_mark(gw, s);
 		}
 		if (granted < 0) {
 			gw_say(gw, GW_LOG_WARN, "client %s: broker refused subscription %s",

@@ -13,6 +13,7 @@
 #include "bridge/broker.h"
 #include "bridge/config.h"
 #include "bridge/custody.h"
+#include "bridge/custody_down.h"
 #include "bridge/gw.h"
 #include "bridge/link.h"
 #include "bridge/link_daemon.h"
@@ -116,6 +117,39 @@ static int op_custody_put(void *ctx, const char *client_id, const char *topic, s
 	struct daemon *d = ctx;
 	return gw_custody_put(d->custody, client_id, topic, topic_len, payload, len, qos, retain,
 	                      msg_id);
+}
+
+static void op_session_save(void *ctx, const char *client_id, const uint8_t *blob, size_t len)
+{
+	struct daemon *d = ctx;
+	gw_custody_session_save(gw_custody_store(d->custody), client_id, blob, len);
+}
+
+static void op_session_drop(void *ctx, const char *client_id)
+{
+	struct daemon *d = ctx;
+	gw_custody_session_drop(gw_custody_store(d->custody), client_id);
+}
+
+static int op_down_put(void *ctx, const char *client_id, const char *topic, size_t topic_len,
+                       const uint8_t *payload, size_t len, int qos, bool retain, uint32_t ttl_s,
+                       uint64_t *seq)
+{
+	struct daemon *d = ctx;
+	return gw_custody_down_put(gw_custody_store(d->custody), client_id, topic, topic_len,
+	                           payload, len, qos, retain, ttl_s, seq);
+}
+
+static int op_down_next(void *ctx, const char *client_id, uint64_t after, struct gw_down_msg *out)
+{
+	struct daemon *d = ctx;
+	return gw_custody_down_next(gw_custody_store(d->custody), client_id, after, out);
+}
+
+static void op_down_done(void *ctx, const char *client_id, uint64_t seq)
+{
+	struct daemon *d = ctx;
+	gw_custody_down_done(gw_custody_store(d->custody), client_id, seq);
 }
 
 static bool op_custody_held(void *ctx, const char *client_id, uint16_t msg_id)
@@ -274,6 +308,11 @@ static int start(struct daemon *d)
 		.custody_put = op_custody_put,
 		.custody_held = op_custody_held,
 		.custody_release = op_custody_release,
+		.session_save = op_session_save,
+		.session_drop = op_session_drop,
+		.down_put = op_down_put,
+		.down_next = op_down_next,
+		.down_done = op_down_done,
 	};
 	const struct gw_daemon_config *cfg = &d->cfg;
 	struct gw_predefined_file predefined = {0};
@@ -338,6 +377,8 @@ static int start(struct daemon *d)
 		cc.store.max_bytes = cfg->store_max_bytes;
 		cc.store.up_station_msgs = cfg->store_station_msgs;
 		cc.store.up_station_bytes = cfg->store_station_bytes;
+		cc.store.down_station_msgs = cfg->store_down_msgs;
+		cc.store.down_station_bytes = cfg->store_down_bytes;
 		d->custody = gw_custody_new(d->loop, d->broker, &cc, err, sizeof err);
 		if (d->custody == NULL) {
 			gw_log(GW_LOG_ERR, "%s", err);
@@ -374,6 +415,9 @@ static int start(struct daemon *d)
 	if (cfg->predefined != NULL)
 		gw_log(GW_LOG_INFO, "%zu predefined topic(s) from %s", predefined.n, cfg->predefined);
 	gw_predefined_file_free(&predefined);
+	/* the sessions saved by the last run, before the core's first tick */
+	if (d->custody != NULL)
+		gw_custody_restore(gw_custody_store(d->custody), d->gw, gw_loop_now(d->loop));
 	gw_broker_attach(d->broker, d->gw);
 
 	d->stats = gw_stats_pub_new(d->loop, d->gw, cfg->stats_interval_s ? d->broker : NULL, d->udp,
