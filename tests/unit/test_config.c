@@ -145,6 +145,12 @@ static const struct error_case error_cases[] = {
 	 NAME ":1: message_ttl_s: \"4294967296\" is not a whole number from 0 to 4294967295"},
 	{"message_ttl_s 1h\n",
 	 NAME ":1: message_ttl_s: \"1h\" is not a whole number from 0 to 4294967295"},
+	{"store_down_msgs -3\n",
+	 NAME ":1: store_down_msgs: \"-3\" is not a whole number from 0 to 4294967295"},
+	{"store_down_bytes 1M\n",
+	 NAME ":1: store_down_bytes: \"1M\" is not a whole number from 0 to 18446744073709551615"},
+	{"down_ttl_s 1d\n",
+	 NAME ":1: down_ttl_s: \"1d\" is not a whole number from 0 to 4294967295"},
 	{"store_dir\n", NAME ":1: key \"store_dir\" has no value"},
 	/* serial lines */
 	{"serial /dev/ttyS0 baud\n", NAME ":1: serial: baud needs a number"},
@@ -202,6 +208,9 @@ static void show(const struct gw_daemon_config *cfg, const char *key, char *out,
 		{"store_station_msgs", cfg->store_station_msgs},
 		{"store_station_bytes", cfg->store_station_bytes},
 		{"message_ttl_s", cfg->message_ttl_s},
+		{"store_down_msgs", cfg->store_down_msgs},
+		{"store_down_bytes", cfg->store_down_bytes},
+		{"down_ttl_s", cfg->core.down_ttl_s},
 	};
 	for (size_t i = 0; i < sizeof nums / sizeof nums[0]; i++) {
 		if (strcmp(key, nums[i].key) == 0) {
@@ -350,6 +359,12 @@ static const struct value_case value_cases[] = {
 	{"store_station_msgs 4294967295\n", "store_station_msgs", "4294967295"},
 	{"store_station_bytes 1024\n", "store_station_bytes", "1024"},
 	{"message_ttl_s 86400\n", "message_ttl_s", "86400"},
+	{"", "store_down_msgs", "1000"},
+	{"", "store_down_bytes", "1048576"},
+	{"", "down_ttl_s", "86400"},
+	{"store_down_msgs 5\n", "store_down_msgs", "5"},
+	{"store_down_bytes 0\n", "store_down_bytes", "0"},
+	{"down_ttl_s 0\n", "down_ttl_s", "0"},
 };
 
 static void test_file_values(void **state)
