@@ -121,6 +121,8 @@ $(call obj,$(UNIT_SRC)): ALL_CFLAGS += $(CMOCKA_CFLAGS)
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(CODEC_SRC)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(ALL_CPPFLAGS) $(DEP_CFLAGS) -g -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(DEP_LIBS)
+# the session reader needs the gateway core around it
+$(BUILD)/fuzz/fuzz_session: $(sort $(wildcard bridge/gw*.c))
 
 # ---------------------------------------------------------------- targets
 
