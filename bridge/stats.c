@@ -44,7 +44,9 @@ static const struct {
 	FIELD(drop_broker_refused), FIELD(drop_inflight),   FIELD(drop_client_refused),
 	FIELD(drop_discarded),    FIELD(drop_no_subscription), FIELD(connects),
 	FIELD(lost),              FIELD(wills),             FIELD(drop_store_full),
-	FIELD(drop_store_io),     FIELD(custody_in),
+	FIELD(drop_store_io),     FIELD(custody_in),        FIELD(down_stored),
+	FIELD(drop_down_store),   FIELD(drop_expired),      FIELD(sessions_saved),
+	FIELD(sessions_restored),
 #undef FIELD
 };
 
@@ -120,7 +122,7 @@ static uint64_t field_value(const struct gw_stats *s, size_t i)
 }
 
 /* The custody store's and drainer's counters, by name; returns how many. */
-#define NCUSTODY 18
+#define NCUSTODY 23
 struct named {
 	const char *name;
 	uint64_t v;
@@ -141,6 +143,9 @@ static size_t custody_values(const struct gw_stats_pub *sp, struct named out[NCU
 		{"write_errors", s->write_errors}, {"fsyncs", s->fsyncs},
 		{"live_bytes", s->live_bytes},    {"disk_bytes", s->disk_bytes},
 		{"segments", s->segments},        {"recovered", s->recovered_up},
+		{"compactions", s->compactions},  {"compact_copied", s->compact_copied},
+		{"segments_deleted", s->segments_deleted},
+		{"waiting_down", s->down_msgs},   {"sessions", s->sessions},
 		{"published", d.published},       {"acked", d.acked},
 		{"broker_refused", d.broker_refused}, {"inflight", d.inflight},
 	};

@@ -13,13 +13,22 @@
 #               "added" is the difference
 #   memory      VmRSS idle, with 1,000 and 10,000 clients (transparent) and
 #               with 100,000 clients (aggregating, behind forwarders)
+#   custody     QoS 1 from 100 clients with the custody store on, per fsync
+#               policy
+#   compaction  the store under a steady QoS 1 load (100 clients, paced)
+#               while one station measures its PUBACK latency: without
+#               store, with it, and with it while the broker is paused and
+#               then drains, so that compaction copies; the store's
+#               counters (compactions, records copied, segments deleted),
+#               octets written and left on disk
 #
 # Environment: BUILD (default build), BENCH_SECONDS (length of a
 # throughput run, default 2), BENCH_REPS (throughput runs per figure, the
 # median is shown, default 5), BENCH_LAT_REPS (latency runs, default 3),
 # BENCH_BUDGET_S (no run starts after this many seconds, default 540),
-# BENCH_SECTIONS (which of "throughput latency memory custody" to run,
-# default all).
+# BENCH_SECTIONS (which of "throughput latency memory custody compaction" to
+# run, default all), BENCH_COMPACT_S (length of a compaction run, default
+# 20), BENCH_COMPACT_RATE (its steady load in msg/s, default 20000).
 set -u
 BUILD=${BUILD:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,6 +70,7 @@ stop_pid() {
 	local pid=$1 i rc
 	[ -n "$pid" ] || return 0
 	kill -TERM "$pid" 2>/dev/null || return 0
+	kill -CONT "$pid" 2>/dev/null # a paused broker (compaction) acts on TERM
 	for ((i = 0; i < 200; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.05
@@ -232,9 +242,9 @@ ODD=()
 BENCH_T0=$SECONDS
 
 
-# want SECTION: whether BENCH_SECTIONS (default: all four) names it.
+# want SECTION: whether BENCH_SECTIONS (default: all five) names it.
 want() {
-	case " ${BENCH_SECTIONS:-throughput latency memory custody} " in
+	case " ${BENCH_SECTIONS:-throughput latency memory custody compaction} " in
 	*" $1 "*) return 0 ;;
 	esac
 	return 1
@@ -496,6 +506,188 @@ for sync in none always 100 never; do
 	stop_bridge
 done
 BRIDGE_EXTRA=
+echo
+fi
+
+# ---------------------------------------------------------------- compaction
+
+# load_bg NAME ARGS...: as load, in the background; its pid in LOAD_BG_PID
+# (empty when the budget is used up), to be collected by load_wait NAME PID.
+load_bg() {
+	local name=$1
+	shift
+	LOAD_BG_PID=
+	if [ $((SECONDS - BENCH_T0)) -ge "$BUDGET_S" ]; then
+		ODD+=("sn-load $name skipped: the section's budget of $BUDGET_S s was used up")
+		return 0
+	fi
+	timeout 180 "$LOAD" "$@" >"$T/$name.out" 2>"$T/$name.err" &
+	LOAD_BG_PID=$!
+	PIDS+=("$LOAD_BG_PID")
+}
+
+load_wait() {
+	local rc
+	[ -n "$2" ] || return 0
+	wait "$2"
+	rc=$?
+	untrack "$2"
+	if [ "$rc" -ne 0 ]; then
+		ODD+=("sn-load $1 exited $rc: $(head -c 300 "$T/$1.err" | tr '\n' ' ')")
+	fi
+}
+
+custody_dumps() { grep -c 'stats custody:' "$BRIDGE_LOG"; }
+custody_dumped() { [ "$(custody_dumps)" -gt "$1" ]; }
+
+# store_stats NAME: the store's counters as sn-bridge logs them on SIGUSR1
+# (log_level info), key=value in $T/NAME.out for kv.
+store_stats() {
+	local n
+	n=$(custody_dumps)
+	kill -USR1 "$BRIDGE_PID" 2>/dev/null || return 1
+	wait_until 5 custody_dumped "$n" || return 1
+	grep 'stats custody:' "$BRIDGE_LOG" | tail -n 1 | sed 's/.*stats custody: //' >"$T/$1.out"
+}
+
+# store_settled NAME: everything forwarded and every dead segment deleted.
+store_settled() {
+	store_stats "$1" && [ "$(kv "$1" waiting)" = 0 ] && [ "$(kv "$1" segments)" = 1 ]
+}
+
+# newest_seg DIR: the number of the newest segment file of store DIR (0: none).
+newest_seg() {
+	local f
+	f=$(find "$1" -maxdepth 1 -name 'seg-*.log' 2>/dev/null | sort | tail -n 1)
+	f=${f##*/seg-}
+	f=${f%.log}
+	[ -n "$f" ] || f=0
+	echo $((16#$f))
+}
+seg_at_least() { [ "$(newest_seg "$1")" -ge "$2" ]; }
+
+# The store starts a new segment once one reaches this (store.h, the
+# default): a deleted segment held this, plus at most one record.
+SEGMENT_BYTES=$((4 << 20))
+
+# mib OCTETS: in MiB, one decimal.
+mib() { calc "%.1f MiB" "${1:-} / 1048576"; }
+
+# compact_run NAME STORE PAUSE: one run of the section: the steady load and
+# the probe station, for CMP_S s, through a fresh sn-bridge with the store
+# in $T/NAME (STORE 1) or without; PAUSE 1 stops mosquitto on the store's
+# 3rd segment until 2 more are begun, then lets it drain. Prints the row.
+compact_run() {
+	local name=$1 store=$2 pause=$3 dir=$T/$1 bg probe t0 tp tr label disk
+	local comp=- copied=- deleted=- written=- ondisk=-
+	BRIDGE_EXTRA="log_level info"
+	[ "$store" = 0 ] || BRIDGE_EXTRA=$(printf 'log_level info\nstore_dir %s\nstore_sync 100' "$dir")
+	start_bridge transparent 1000
+	BRIDGE_EXTRA=
+	t0=$EPOCHREALTIME
+	load_bg "$name-load" pub -b "127.0.0.1:$BROKER_PORT" -g "127.0.0.1:$BRIDGE_PORT" -q 1 \
+		-n 100 -r "$CMP_RATE" -t "$CMP_S" -m 50000000 -w 1000000 -N -p "$BRIDGE_PID"
+	bg=$LOAD_BG_PID
+	load_bg "$name-probe" pub -b "127.0.0.1:$BROKER_PORT" -g "127.0.0.1:$BRIDGE_PORT" -q 1 \
+		-n 1 -r 1000 -t "$CMP_S" -m 5000000 -w 1000000 -N -A
+	probe=$LOAD_BG_PID
+	if [ "$pause" = 1 ] && [ -n "$bg" ]; then
+		if wait_until 30 seg_at_least "$dir" 3; then
+			local seg
+			seg=$(newest_seg "$dir")
+			kill -STOP "$BROKER_PID"
+			tp=$EPOCHREALTIME
+			# 4 MiB and more stored while the broker takes nothing; bounded,
+			# so that the probe stays under its station's limit (10,000)
+			wait_until 6 seg_at_least "$dir" $((seg + 2))
+			store_stats "$name-paused"
+			kill -CONT "$BROKER_PID"
+			tr=$EPOCHREALTIME
+			PAUSED="paused at $(calc "%.1f" "$tp - $t0") s for $(calc "%.1f" "$tr - $tp") s;"
+			PAUSED="$PAUSED at resumption $(kv "$name-paused" waiting) messages waited"
+			PAUSED="$PAUSED ($(mib "$(kv "$name-paused" live_bytes)") live, $(mib "$(kv "$name-paused" disk_bytes)") on disk)"
+		else
+			ODD+=("compaction: the store did not reach its 3rd segment in 30 s: not paused")
+		fi
+	fi
+	load_wait "$name-load" "$bg"
+	load_wait "$name-probe" "$probe"
+	if [ "$store" = 1 ]; then
+		wait_until 30 store_settled "$name-end" ||
+			ODD+=("compaction: $name: the store had not settled (everything forwarded, one segment) 30 s after the load")
+		comp=$(kv "$name-end" compactions)
+		copied=$(kv "$name-end" compact_copied)
+		deleted=$(kv "$name-end" segments_deleted)
+		disk=$(kv "$name-end" disk_bytes)
+		ondisk=$(mib "$disk")
+		if num "$deleted" && num "$disk"; then
+			written=$(mib "$((disk + deleted * SEGMENT_BYTES))")
+		fi
+	fi
+	stop_bridge
+	case "$name" in
+	*nostore*) label="no store (PUBACK after the broker's)" ;;
+	*paused*) label="store, broker paused then draining" ;;
+	*) label="store, steady" ;;
+	esac
+	printf '| %s | %s | %s µs | %s µs | %s ms (at %s s) | %s / %s | %s | %s | %s | %s | %s |\n' \
+		"$label" "$(kv "$name-load" msgs_per_s)" \
+		"$(calc "%.0f" "$(kv "$name-probe" ack_p50_us)")" \
+		"$(calc "%.0f" "$(kv "$name-probe" ack_p99_us)")" \
+		"$(calc "%.1f" "$(kv "$name-probe" ack_max_us) / 1000")" \
+		"$(calc "%.1f" "$(kv "$name-probe" ack_max_at_s)")" "$(kv "$name-probe" ack_over_1ms)" \
+		"$(kv "$name-probe" ack_over_10ms)" \
+		"$comp" "$copied" "$deleted" "$written" "$ondisk"
+	local n
+	for n in "$name-load" "$name-probe"; do
+		if [ "$(kv "$n" refused)" != 0 ] || [ "$(kv "$n" timeouts)" != 0 ] ||
+			[ "$(kv "$n" lost)" != 0 ]; then
+			ODD+=("compaction: $n: refused $(kv "$n" refused), timeouts $(kv "$n" timeouts), lost $(kv "$n" lost)")
+		fi
+	done
+}
+
+if want compaction; then
+CMP_S=${BENCH_COMPACT_S:-20}
+CMP_RATE=${BENCH_COMPACT_RATE:-20000}
+PAUSED=
+# a broker of its own: it is paused, and Nagle out of its hops
+[ -z "$BROKER_PID" ] || stop_broker
+BROKER_NODELAY=true
+start_broker
+echo "== compaction: the custody store under a steady load. QoS 1 from 100 clients, $(commas "$CMP_RATE") msg/s in"
+echo "   all, plus one station at 1,000 msg/s whose PUBACK latency (first send to PUBACK, as the"
+echo "   station sees it) is measured, $CMP_S s a run; sn-bridge with store_dir on this machine's disk"
+echo "   (${TMPDIR:-/tmp}) and store_sync 100, the store's own segment size (4 MiB) and compaction"
+echo "   threshold (4 MiB dead). \"paused\": mosquitto stopped (SIGSTOP) once the store is on its"
+echo "   3rd segment until 2 more are begun, then resumed: the backlog drains while the load goes on,"
+echo "   and compaction copies what is still live out of the oldest segments. Counters from the"
+echo "   bridge's statistics (SIGUSR1) once everything is forwarded; written: what is on disk at"
+echo "   the end plus the segments deleted, 4 MiB each"
+echo
+echo "| run | msgs/s | PUBACK median | PUBACK p99 | PUBACK max | PUBACKs over 1 / 10 ms | compactions | records copied | segments deleted | written | on disk at end |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+compact_run cmp-nostore 0 0
+compact_run cmp-steady 1 0
+compact_run cmp-paused 1 1
+echo
+[ -z "$PAUSED" ] || echo "paused run: $PAUSED"
+for n in cmp-steady cmp-paused; do
+	a50=n/a
+	a99=n/a
+	amax=n/a
+	v=$(kv "$n-probe" ack_p50_us)
+	d=$(kv cmp-nostore-probe ack_p50_us)
+	if num "$v" && num "$d"; then a50="$(calc "%+.0f" "$v - $d") µs"; fi
+	v=$(kv "$n-probe" ack_p99_us)
+	d=$(kv cmp-nostore-probe ack_p99_us)
+	if num "$v" && num "$d"; then a99="$(calc "%+.0f" "$v - $d") µs"; fi
+	v=$(kv "$n-probe" ack_max_us)
+	d=$(kv cmp-nostore-probe ack_max_us)
+	if num "$v" && num "$d"; then amax="$(calc "%+.1f" "($v - $d) / 1000") ms"; fi
+	echo "PUBACK latency, ${n#cmp-} minus no store: median $a50, p99 $a99, max $amax"
+done
+stop_broker
 echo
 fi
 

@@ -52,6 +52,11 @@
  *   -R RATE        CONNECTs a second at most (default 20000)
  *   -H S           connect: seconds of idling measured (default 2)
  *   -T S           deadline of each setup phase (default 60)
+ *   -A             pub, QoS 1 via the bridge: also the PUBACK latency as the
+ *                  station sees it (first send to PUBACK, retransmissions
+ *                  included): ack_p50_us, ack_p99_us, ack_max_us, when the
+ *                  largest came (ack_max_at_s, from the first send) and how
+ *                  many took over 1, 10 and 100 ms
  *
  * Exit status: 0 when the run was measured (even with losses: they are
  * reported), 1 when it could not be (no broker, no bridge, setup timed
@@ -181,6 +186,10 @@ struct load {
 	uint64_t first_send_ns, last_rx_ns;
 	uint32_t *lat;          /* subscriber: latencies in ns */
 	size_t nlat, lat_cap;
+	bool ack_lat;           /* -A */
+	uint32_t *alat;         /* PUBACK latencies in ns */
+	size_t nalat;
+	uint64_t ack_max_ns, ack_max_at_ns, ack_over[3];
 	char prefix[32];
 	struct counts k;
 	uint64_t next_misc_ns;
@@ -507,6 +516,20 @@ static void publish_done(struct client *c, bool ok)
 	ready_push((uint32_t)(c - L.c));
 }
 
+/* -A: one PUBACK latency d, of the PUBLISH first sent at sent. */
+static void ack_record(uint64_t d, uint64_t sent)
+{
+	static const uint64_t over[3] = {1 * MS, 10 * MS, 100 * MS};
+	if (L.nalat < L.lat_cap)
+		L.alat[L.nalat++] = d > UINT32_MAX ? UINT32_MAX : (uint32_t)d;
+	if (d > L.ack_max_ns) {
+		L.ack_max_ns = d;
+		L.ack_max_at_ns = sent;
+	}
+	for (size_t k = 0; k < 3; k++)
+		L.ack_over[k] += d > over[k];
+}
+
 static void sn_handle(uint32_t sock, const uint8_t *buf, size_t len)
 {
 	struct mqttsn_msg m, inner;
@@ -555,6 +578,8 @@ static void sn_handle(uint32_t sock, const uint8_t *buf, size_t len)
 		return;
 	case MQTTSN_PUBACK:
 		if (c->step == S_PUBLISHING && inner.u.puback.msg_id == c->msg_id) {
+			if (L.ack_lat)
+				ack_record(now_ns() - c->sent_ns, c->sent_ns);
 			publish_done(c, inner.u.puback.rc == MQTTSN_RC_ACCEPTED);
 			return;
 		}
@@ -1000,12 +1025,18 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* The p-quantile of n sorted latencies v (ns), in µs; -1 when none. */
+static double quantile_us(const uint32_t *v, size_t n, double p)
+{
+	if (n == 0)
+		return -1;
+	size_t i = (size_t)(p * (double)(n - 1) + 0.5);
+	return (double)v[i] / 1e3;
+}
+
 static double percentile_us(double p)
 {
-	if (L.nlat == 0)
-		return -1;
-	size_t i = (size_t)(p * (double)(L.nlat - 1) + 0.5);
-	return (double)L.lat[i] / 1e3;
+	return quantile_us(L.lat, L.nlat, p);
 }
 
 static int run_pub(void)
@@ -1016,6 +1047,8 @@ static int run_pub(void)
 	L.ready = alloc_zero(L.n, sizeof *L.ready);
 	L.lat_cap = L.messages < 4000000 ? (size_t)L.messages : 4000000;
 	L.lat = alloc_zero(L.lat_cap, sizeof *L.lat);
+	if (L.ack_lat)
+		L.alat = alloc_zero(L.lat_cap, sizeof *L.alat);
 
 	if (mq_open(0, UINT32_MAX) != 0)
 		return 1;
@@ -1165,6 +1198,15 @@ static int run_pub(void)
 		       (double)(kcpu1 - kcpu0) / (double)L.k.received);
 	if (L.k.received > 0)
 		printf(" load_cpu_us_per_msg=%.2f", (double)(gcpu1 - gcpu0) / (double)L.k.received);
+	if (L.ack_lat) {
+		qsort(L.alat, L.nalat, sizeof *L.alat, cmp_u32);
+		printf(" acks=%zu ack_p50_us=%.1f ack_p99_us=%.1f ack_max_us=%.1f ack_max_at_s=%.3f"
+		       " ack_over_1ms=%" PRIu64 " ack_over_10ms=%" PRIu64 " ack_over_100ms=%" PRIu64,
+		       L.nalat, quantile_us(L.alat, L.nalat, 0.5), quantile_us(L.alat, L.nalat, 0.99),
+		       quantile_us(L.alat, L.nalat, 1.0),
+		       L.nalat ? (double)(L.ack_max_at_ns - t0) / 1e9 : -1.0, L.ack_over[0],
+		       L.ack_over[1], L.ack_over[2]);
+	}
 	printf("\n");
 	fflush(stdout);
 
@@ -1244,7 +1286,7 @@ static int usage(void)
 	fprintf(stderr,
 	        "usage: sn-load pub|connect [-b HOST:PORT] [-g HOST:PORT] [-n N] [-q 0|1] [-m N]\n"
 	        "               [-t S] [-r RATE] [-w N] [-s N] [-p PID] [-P PID] [-k S]\n"
-	        "               [-c N,N...] [-F K] [-W N] [-R RATE] [-H S] [-T S] [-N]\n");
+	        "               [-c N,N...] [-F K] [-W N] [-R RATE] [-H S] [-T S] [-N] [-A]\n");
 	return 2;
 }
 
@@ -1286,7 +1328,7 @@ int main(int argc, char **argv)
 	int opt;
 	double v;
 	optind = 2;
-	while ((opt = getopt(argc, argv, "b:g:n:q:m:t:r:w:s:p:P:k:c:F:W:R:H:T:N")) != -1) {
+	while ((opt = getopt(argc, argv, "b:g:n:q:m:t:r:w:s:p:P:k:c:F:W:R:H:T:NA")) != -1) {
 		int bad = 0;
 		char host[64];
 		int port;
@@ -1317,6 +1359,7 @@ int main(int argc, char **argv)
 		case 'H': bad = parse_num(optarg, 0, 3600, &L.hold); break;
 		case 'T': bad = parse_num(optarg, 1, 3600, &L.setup_s); break;
 		case 'N': L.nodelay = true; break;
+		case 'A': L.ack_lat = true; break;
 		default: return usage();
 		}
 		if (bad) {
@@ -1348,6 +1391,9 @@ int main(int argc, char **argv)
 		}
 	} else if (L.per != 1) {
 		fprintf(stderr, "sn-load: -F is for connect\n");
+		return 2;
+	} else if (L.ack_lat && (L.qos != 1 || !L.via_bridge)) {
+		fprintf(stderr, "sn-load: -A is for QoS 1 through the bridge (-q 1 -g)\n");
 		return 2;
 	}
 
