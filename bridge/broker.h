@@ -99,24 +99,65 @@ int gw_broker_own_publish(struct gw_broker *b, const char *topic, const void *pa
  * The custody drainer's connection (bridge/custody.h): its own client id,
  * a lasting session (CleanSession false; MQTT 5: no session expiry), so
  * that the broker keeps a QoS 2 message it got the PUBLISH of across a
- * drop of the connection and the PUBREL that libmosquitto sends after
- * reconnecting releases it. Before the first such connection, one with
- * CleanSession true and the same id ends whatever session an earlier run
- * left: its QoS 2 packet ids would collide with the new run's, which
- * libmosquitto numbers from 1 again (the broker would take a new message
- * for the repeat of an old one). Reconnected with back-off until
- * gw_broker_close_all(). The events go to ev, never to the core.
+ * drop of the connection, where libmosquitto finishes it (PUBLISH with
+ * DUP, or PUBREL) after reconnecting, and across a restart of the bridge.
+ * Reconnected with back-off until gw_broker_close_all(). The events go to
+ * ev, never to the core.
+ *
+ * On plain TCP the first connection takes up the session the previous run
+ * left, as it is: the broker's QoS 2 state in it is what custody.h's
+ * restart needs. libmosquitto has no callback for PUBREC or PUBCOMP and no
+ * call that sends a PUBREL alone, so: the PUBREC and PUBCOMP are taken
+ * from the lines libmosquitto 2.0 logs for them, synchronously in its
+ * handler and before it acts (the PUBREC before its PUBREL leaves): the
+ * custody connection always has a log callback, at the cost of a
+ * formatted line per packet; a line of another shape (a future wording)
+ * is ignored, and then the events simply do not come. And a lone PUBREL
+ * is written on libmosquitto's socket directly (gw_broker_custody_release).
+ *
+ * Under TLS the socket carries TLS records, so no PUBREL can be written
+ * on it: the first connection is then a CleanSession one with the same id
+ * that ends the previous session (its packet ids would otherwise collide
+ * with the new run's, which libmosquitto numbers from 1 again), followed
+ * by the lasting one, and gw_broker_custody_lone_pubrel() is false.
  */
 struct gw_broker_custody_events {
-	void (*connected)(void *arg);
+	/* CONNACK accepted; session_present: the broker had kept the session */
+	void (*connected)(void *arg, bool session_present);
 	void (*lost)(void *arg);
 	/* PUBACK or PUBCOMP for token; reason: MQTT 5 reason code (>= 0x80: refused), else 0 */
 	void (*acked)(void *arg, uint32_t token, int reason);
+	/* The broker's PUBREC for token, before libmosquitto sends the PUBREL
+	 * (NULL: not wanted). From the log: may never come. */
+	void (*received)(void *arg, uint32_t token);
+	/* A PUBCOMP for packet id mid, whether libmosquitto knew the id or not
+	 * (the answer to a lone PUBREL); reason: MQTT 5 reason code, else 0.
+	 * From the log: may never come. NULL: not wanted. */
+	void (*completed)(void *arg, uint16_t mid, int reason);
 };
 int gw_broker_custody_open(struct gw_broker *b, const char *client_id,
                            const struct gw_broker_custody_events *ev, void *arg);
 /* True while the custody connection is up. */
 bool gw_broker_custody_up(const struct gw_broker *b);
+/* Whether gw_broker_custody_release() can work: the connection is plain TCP. */
+bool gw_broker_custody_lone_pubrel(const struct gw_broker *b);
+
+/* PUBRELs one gw_broker_custody_release() writes at most (4 octets each). */
+#define GW_BROKER_RELEASE_MAX 256u
+/*
+ * Write n (1..GW_BROKER_RELEASE_MAX) PUBRELs with these packet ids on the
+ * custody connection's socket, outside libmosquitto, which will take the
+ * PUBCOMPs for ids it does not know without complaint (the completed
+ * event reports them). Only right after CONNACK, before anything is
+ * published on the connection: libmosquitto numbers its own packets from 1
+ * and would take such a PUBCOMP for the ack of its own packet with the
+ * same id. 0, or -1: the connection is down, TLS, or the bytes could not
+ * all be written at once, in which case the connection is dropped (lost,
+ * then made again) rather than left with half a packet.
+ */
+int gw_broker_custody_release(struct gw_broker *b, const uint16_t *mids, size_t n);
+/* End the custody connection now (it is reconnected with back-off). */
+void gw_broker_custody_drop(struct gw_broker *b);
 
 /* One MQTT 5 user property. */
 struct gw_broker_prop {

@@ -107,7 +107,9 @@ void brk_schedule_retry(struct conn *c)
 
 /* ---------------------------------------------------------------- callbacks */
 
-static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+/* With the CONNACK's flags: the custody drainer wants to know whether the
+ * broker kept its session (MQTT 3.1.1 3.2.2.2). */
+static void on_connect(struct mosquitto *mosq, void *obj, int rc, int flags)
 {
 	struct conn *c = obj;
 	struct gw_broker *b = c->b;
@@ -144,7 +146,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 		gw_on_broker_connected(b->gw, c->id, 0, brk_now_ms(b));
 	}
 	if (c->role == ROLE_CUSTODY)
-		brk_custody_connected(c);
+		brk_custody_connected(c, (flags & 0x01) != 0);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -471,7 +473,7 @@ struct conn *brk_conn_new(struct gw_broker *b, uint32_t id, enum role role,
 	if (b->protocol == MQTT_PROTOCOL_V5 && !clean && keep_session_v5(c) != 0)
 		gw_log(GW_LOG_WARN, "broker %s %u (%s): could not ask for a lasting session",
 		       brk_role_name(c), id, client_id);
-	mosquitto_connect_callback_set(m, on_connect);
+	mosquitto_connect_with_flags_callback_set(m, on_connect);
 	mosquitto_disconnect_callback_set(m, on_disconnect);
 	mosquitto_publish_callback_set(m, brk_on_publish);
 	mosquitto_subscribe_callback_set(m, brk_on_subscribe);

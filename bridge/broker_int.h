@@ -12,8 +12,9 @@
  *                    owner (DISCONNECT, or the end that publishes the Will),
  *                    and the wait for the broker to close the socket;
  *   broker_custody.c the custody drainer's own persistent connection
- *                    (bridge/custody.h) and its publishes with MQTT 5
- *                    properties;
+ *                    (bridge/custody.h), its publishes with MQTT 5
+ *                    properties, the PUBREC and PUBCOMP read from
+ *                    libmosquitto's log and the lone PUBRELs;
  *   broker_order.c   the connections by id, and the per-client-id queue
  *                    that keeps two connections with one client id from
  *                    overlapping on the wire;
@@ -220,7 +221,8 @@ uint32_t brk_describe(const struct conn *c, int rc, int err, bool connecting, ch
 int brk_core_rc(int rc);
 /*
  * Follow libmosquitto's log on c only while it is worth its cost (see
- * broker_reason.c): connecting, TLS, or the daemon at debug.
+ * broker_reason.c): connecting, TLS, the daemon at debug, or the custody
+ * connection (its PUBRECs and PUBCOMPs).
  */
 void brk_log_follow(struct conn *c, bool connecting);
 
@@ -232,9 +234,19 @@ bool brk_nopair_active(void);
 
 /* ---------------------------------------------------------------- broker_custody.c */
 
-/* A custody connection got its CONNACK / was lost after it was up. */
-void brk_custody_connected(struct conn *c);
+/* A custody connection got its CONNACK (with the session-present flag) /
+ * was lost after it was up. */
+void brk_custody_connected(struct conn *c, bool session_present);
 void brk_custody_lost(struct conn *c);
+/* One of libmosquitto's debug lines on a custody connection. */
+void brk_custody_log(struct conn *c, const char *line);
+/* What one of libmosquitto's log lines says of the connection client_id. */
+enum brk_line {
+	BRK_LINE_OTHER = 0, /* nothing we read */
+	BRK_LINE_PUBREC,    /* *mid: the PUBREC's packet id (1-65535); *rc 0 */
+	BRK_LINE_PUBCOMP,   /* *mid, and *rc: its MQTT 5 reason code (0 with 3.1.1) */
+};
+enum brk_line brk_custody_parse(const char *line, const char *client_id, uint16_t *mid, int *rc);
 /* gw_broker_free(): forget the custody state (its connections are gone). */
 void brk_custody_free(struct gw_broker *b);
 

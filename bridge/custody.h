@@ -21,21 +21,61 @@
  * allows; a QoS 2 PUBLISH with DUP or its PUBREL, which the lasting
  * session makes the broker deliver once).
  *
- * Across a crash of the bridge: what the store has is published again
- * from the oldest message not yet acknowledged. For QoS 2 this is exactly
- * once for every message except those whose PUBREL had reached the broker
- * and whose PUBCOMP the bridge had not yet recorded when it died (at most
- * the messages in flight, CUSTODY_STATION_WINDOW per station; about two
- * per crash under a steady QoS 2 load in tests/system/custody_crash.sh):
- * those are delivered a second time. Closing that gap needs the broker's
- * packet ids on disk and a PUBREL sent again under them, which
- * libmosquitto does not allow (it numbers from 1 in every process and has
- * no way to send a PUBREL alone). With MQTT 5 each message carries user
- * properties that let a subscriber drop such a repeat: "snb-station" (the
- * station's client id), "snb-received" (when the bridge received it,
- * ISO 8601 UTC with milliseconds) and "snb-seq" (the store's sequence
- * number, unique per bridge), and the message-expiry interval left of
- * message_ttl_s.
+ * Across a crash of the bridge (SIGKILL, power cut under store_sync
+ * always): what the store has is published again from the oldest message
+ * not acknowledged, QoS 1 at least once, QoS 2 exactly once:
+ *   - When the broker answers a QoS 2 PUBLISH with PUBREC, the drainer
+ *     records the packet id in the store (gw_store_up_mark, fsynced)
+ *     before libmosquitto sends the PUBREL: libmosquitto has no PUBREC
+ *     callback, so the drainer learns of it from the line libmosquitto
+ *     logs inside its handler before it answers (broker.h). A message
+ *     with such a mark may have been delivered already (the PUBREL may
+ *     have reached the broker), so it is never published again: the next
+ *     run takes up the broker session as the previous run left it and,
+ *     before it publishes anything, sends a PUBREL alone under the
+ *     recorded id (custody_release.h). The broker answers PUBCOMP whether
+ *     it still held the message (it delivers it now) or had delivered it
+ *     before the crash (MQTT 5 allows reason 0x92 then; mosquitto 2.0.11
+ *     answers 0 either way); the message is done.
+ *   - A message without a mark is published again as a new message under
+ *     whatever id libmosquitto gives it (it numbers from 1 in every
+ *     process). The broker cannot have delivered it: mosquitto delivers an
+ *     incoming QoS 2 message on its PUBREL, and no PUBREL went without the
+ *     mark. It may hold an unreleased copy from the previous run under
+ *     the old id; that copy is never released on its own: a PUBREL under
+ *     that id (libmosquitto's, or a lone one for a mark) only ever follows
+ *     the broker's PUBREC to a later PUBLISH under the same id, and
+ *     mosquitto 2.0 takes such a PUBLISH with other content as a reused id
+ *     and drops the old copy ("Reused message ID ... Clearing from
+ *     storage", handle__publish), or, with the same topic, payload and
+ *     QoS, as a repeat of it: one delivery either way (checked against
+ *     mosquitto 2.0.11's source and tests/system/custody_pubrel.sh). In
+ *     that last case the delivered copy is the older one: its retain flag
+ *     and MQTT 5 properties (snb-seq, snb-received, expiry) are the
+ *     earlier message's, the content the same. Other brokers are not
+ *     known to behave this way.
+ * The exceptions, each logged once, where a QoS 2 message may reach
+ * subscribers twice (never lost):
+ *   - TLS to the broker: a PUBREL cannot be written on its own into the
+ *     TLS stream, so the first connection ends the previous session
+ *     (CleanSession) and the marks are cleared; the messages whose PUBREL
+ *     had reached the broker are delivered again.
+ *   - The broker kept no session (it lost its state, or another client
+ *     took the client id with a clean start): the marked messages are
+ *     published again; those the broker had delivered are repeated.
+ *   - A libmosquitto that logs PUBREC or PUBCOMP in other words: without
+ *     the PUBREC line nothing is marked (the old behaviour); without the
+ *     PUBCOMP line the lone PUBRELs go unanswered, and after
+ *     CUSTODY_RELEASE_TRIES deadlines the marks are given up.
+ *   - The store failing to write a mark (a full disk).
+ * Before marks, this window repeated about two messages per kill in
+ * tests/system/custody_crash.sh; it now checks that none is repeated.
+ *
+ * With MQTT 5 each message also carries user properties that let a
+ * subscriber tell messages apart: "snb-station" (the station's client
+ * id), "snb-received" (when the bridge received it, ISO 8601 UTC with
+ * milliseconds) and "snb-seq" (the store's sequence number, unique per
+ * bridge), and the message-expiry interval left of message_ttl_s.
  */
 #ifndef SNBRIDGE_BRIDGE_CUSTODY_H
 #define SNBRIDGE_BRIDGE_CUSTODY_H
@@ -67,6 +107,7 @@ struct gw_custody_stats {
 	uint64_t acked;          /* acknowledged by the broker and removed */
 	uint64_t broker_refused; /* MQTT 5 reason >= 0x80: removed, counted, logged */
 	uint64_t inflight;       /* now */
+	uint64_t released;       /* the previous run's, completed by a lone PUBREL at start */
 };
 
 /*

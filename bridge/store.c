@@ -157,11 +157,13 @@ size_t gw_store_summary(const struct gw_store *s, uint64_t open_ms, char *buf, s
 	assert(s != NULL && buf != NULL && cap > 0);
 	n = snprintf(buf, cap,
 	             "custody store %s: recovered %llu up and %llu down messages, %llu sessions, "
-	             "%llu QoS 2 holds of %llu stations; %llu octets live, %llu on disk in %llu "
-	             "segments; %llu torn records dropped (%llu octets), %llu damaged; %llu ms",
+	             "%llu QoS 2 holds, %llu broker PUBREC marks of %llu stations; %llu octets live, "
+	             "%llu on disk in %llu segments; %llu torn records dropped (%llu octets), "
+	             "%llu damaged; %llu ms",
 	             s->dir.path, (unsigned long long)t->recovered_up,
 	             (unsigned long long)t->recovered_down, (unsigned long long)t->recovered_sessions,
-	             (unsigned long long)t->recovered_holds, (unsigned long long)t->stations,
+	             (unsigned long long)t->recovered_holds, (unsigned long long)t->recovered_marks,
+	             (unsigned long long)t->stations,
 	             (unsigned long long)t->live_bytes, (unsigned long long)t->disk_bytes,
 	             (unsigned long long)t->segments, (unsigned long long)t->torn_records,
 	             (unsigned long long)t->torn_bytes, (unsigned long long)t->damaged,

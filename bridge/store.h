@@ -11,6 +11,11 @@
  *            yet, so that a PUBLISH retransmitted after a restart is known
  *            for a duplicate (6.6); a hold outlives its message when the
  *            broker acknowledges before the station sends PUBREL;
+ *   marks    for a QoS 2 uplink message the broker has answered with
+ *            PUBREC, the MQTT packet id it was published under: after a
+ *            crash the drainer sends the broker PUBREL under that id
+ *            instead of publishing the message again (bridge/custody.h);
+ *            a mark lives as long as its message;
  *   down     messages from the broker waiting for the station (asleep,
  *            lost, offline with a persistent session), with a time to live;
  *   session  one opaque blob per station, the core's serialised session
@@ -22,8 +27,8 @@
  * On disk: one directory, locked while open (flock), holding append-only
  * segment files (seg-<16 hex>.log) of CRC-32C records (codec/record.h), the
  * same format and segment directory code (sn-client/segdir.h) as the
- * station's queue. Every put, done, release and session change is one
- * record; the store never rewrites a record in place. Opening replays all
+ * station's queue. Every put, done, release, mark and session change is
+ * one record; the store never rewrites a record in place. Opening replays all
  * segments oldest first, cuts a torn or damaged tail (the last record of a
  * crash), rebuilds the in-memory index and keeps a one-line summary
  * (gw_store_summary()).
@@ -36,12 +41,14 @@
  * gw_store_compact_step() reads a bounded slice of the oldest segment and
  * appends what is still live in it to the segment being written, updating
  * the index; when the slice reaches the end of that segment, the copies
- * are fsynced and the old file deleted. Segments are only ever deleted
- * oldest first, so a removal record (done, release, session delete) is
- * never outlived by an older copy of what it removed: that is the
- * invariant that keeps recovery right. The index is rebuilt at open by
- * collecting everything and sorting once per station, so copies found out
- * of order cost O(n log n), not a shift per record.
+ * are fsynced and the old file deleted. A mark is a record of its own,
+ * copied forward like a message while it is live. Segments are only ever
+ * deleted oldest first, so a removal record (done, release, session
+ * delete, a mark cleared or replaced) is never outlived by an older copy
+ * of what it removed: that is the invariant that keeps recovery right.
+ * The index is rebuilt at open by collecting everything and sorting once
+ * per station, so copies found out of order cost O(n log n), not a shift
+ * per record.
  *
  * Time: every `now` is wall-clock milliseconds (CLOCK_REALTIME), because
  * receive times and time-to-live are stored and must survive a restart.
@@ -67,7 +74,10 @@
  *     window of N can be in flight in order; when the broker acknowledges,
  *     gw_store_up_done(id, seq). After a broker reconnect start again from
  *     0 (QoS 1 may then repeat, as QoS 1 allows). gw_store_station_next()
- *     walks the stations that have messages waiting.
+ *     walks the stations that have messages waiting. When the broker
+ *     answers a QoS 2 PUBLISH with PUBREC, gw_store_up_mark() before the
+ *     PUBREL leaves; after a restart gw_store_up_mark_next() walks the
+ *     marked messages, and peek reports a message's mark.
  *   - Downlink: gw_store_down_put() for a station that cannot take a
  *     message now; peek/done as for the uplink when it is back.
  *   - The loop calls gw_store_tick(now) by gw_store_next_deadline(): it
@@ -177,6 +187,9 @@ struct gw_store_msg {
 	uint32_t ttl_s;
 	uint64_t received_ms;
 	uint64_t seq;
+	/* Out of peek (uplink): the MQTT packet id under which the broker sent
+	 * PUBREC for this message (gw_store_up_mark), 0 when none. Ignored on put. */
+	uint16_t broker_mid;
 };
 
 enum gw_store_dir {
@@ -188,15 +201,17 @@ enum gw_store_dir {
 struct gw_store_stats {
 	/* found at open */
 	uint64_t recovered_up, recovered_down, recovered_sessions, recovered_holds;
+	uint64_t recovered_marks; /* uplink messages with a broker's PUBREC on record */
 	uint64_t torn_records;  /* torn or damaged tails cut */
 	uint64_t torn_bytes;
 	uint64_t damaged;       /* records that decoded but made no sense: skipped */
 	/* since open */
 	uint64_t put_up, put_down, done_up, done_down, expired_up, expired_down;
+	uint64_t marked;        /* marks written (gw_store_up_mark, not clearing) */
 	uint64_t refused_full, refused_station, write_errors;
 	uint64_t fsyncs, compactions, compact_copied, segments_deleted;
 	/* now */
-	uint64_t up_msgs, down_msgs, sessions, holds, stations;
+	uint64_t up_msgs, down_msgs, sessions, holds, marks, stations;
 	uint64_t live_bytes;    /* octets of the records still needed */
 	uint64_t disk_bytes;    /* octets of every segment */
 	uint64_t segments;
@@ -219,9 +234,9 @@ void gw_store_close(struct gw_store *s);
 
 /*
  * The one log line about what open recovered: messages up and down,
- * stations, sessions, holds, sizes, torn records dropped, and open_ms, the
- * time the open took as the caller measured it. Returns strlen of the line
- * (truncated to cap - 1).
+ * stations, sessions, holds, PUBREC marks, sizes, torn records dropped,
+ * and open_ms, the time the open took as the caller measured it. Returns
+ * strlen of the line (truncated to cap - 1).
  */
 size_t gw_store_summary(const struct gw_store *s, uint64_t open_ms, char *buf, size_t cap);
 
@@ -248,6 +263,36 @@ GW_STORE_MUST_CHECK int gw_store_up_peek(struct gw_store *s, const char *client_
 
 /* The broker acknowledged uplink message seq: remove it. _OK, _NOT_FOUND, _IO. */
 GW_STORE_MUST_CHECK int gw_store_up_done(struct gw_store *s, const char *client_id, uint64_t seq);
+
+/*
+ * The broker answered the PUBLISH of the station's QoS 2 uplink message seq
+ * with PUBREC under MQTT packet id broker_mid (MQTT 3.1.1 4.3.3): record
+ * it, so that after a crash the message is released with a PUBREL under
+ * that id rather than published again. broker_mid 0 clears the mark (the
+ * id no longer means anything to the broker). A mark replaces an earlier
+ * one of the message, is reported by peek, survives reopening and
+ * compaction, and goes with the message (gw_store_up_done, expiry).
+ * Durable on return under SYNC_ALWAYS, as a put. Writing the same mark
+ * again writes nothing. _OK, _NOT_FOUND (no such live message), _INVALID
+ * (not QoS 2), _IO, _NOMEM. It is not refused for a full store: it is
+ * bounded by the messages in flight.
+ */
+GW_STORE_MUST_CHECK int gw_store_up_mark(struct gw_store *s, const char *client_id, uint64_t seq,
+                                         uint16_t broker_mid);
+
+/* A marked uplink message, out of gw_store_up_mark_next(). */
+struct gw_store_mark {
+	const char *client_id; /* valid while the store is open */
+	uint64_t seq;
+	uint16_t broker_mid;
+};
+
+/*
+ * Walk the marked uplink messages of every station: start with *cursor =
+ * 0; each true return fills *out. In no particular order. Marks set or
+ * cleared during a walk may or may not be met (collect first, then act).
+ */
+bool gw_store_up_mark_next(const struct gw_store *s, uint64_t *cursor, struct gw_store_mark *out);
 
 /* Whether the station's QoS 2 msg_id is held (stored, PUBREL not yet seen);
  * *seq (when not NULL) gets the message's seq. */

@@ -3,7 +3,8 @@
  *
  * A pass empties the oldest segment: each step reads a slice of it, asks
  * the index which of its records are still the live copy of something
- * (a message, a done message's held msg id, the latest session) and
+ * (a message, a done message's held msg id, a message's PUBREC mark, the
+ * latest session) and
  * appends those to the active segment, moving the index along. When the
  * slice reaches the end, drop_dead fsyncs the copies and deletes the file.
  * Between steps the loop runs on: whatever changes meanwhile is seen by
@@ -117,11 +118,22 @@ static int process(struct gw_store *s, uint32_t num, uint32_t off, const struct 
 			return write_hold(s, st, h);
 		return GW_STORE_OK;
 	}
-	if (r->type != REC_HOLD && r->type != REC_SESSION)
+	if (r->type != REC_HOLD && r->type != REC_SESSION && r->type != REC_MARK)
 		return GW_STORE_OK;
 	if (!gw_sfmt_id_get(r->payload.ptr, r->payload.len, &id, &idlen, &rest, &n) ||
 	    (st = gw_sidx_find(s, id, idlen)) == NULL)
 		return GW_STORE_OK;
+	if (r->type == REC_MARK) {
+		struct mark *k = gw_sidx_mark(st, r->seq);
+
+		/* Only the mark's own record: an older or clearing one is dead. */
+		if (k == NULL || k->seg != num || k->off != off)
+			return GW_STORE_OK;
+		rc = gw_slog_append_buf(s, raw, k->size, &seg, &noff);
+		if (rc == GW_STORE_OK)
+			moved(s, &k->seg, &k->off, &k->size, seg, noff, k->size);
+		return rc;
+	}
 	if (r->type == REC_HOLD) {
 		struct hold *h = gw_sidx_hold_seq(st, r->seq);
 

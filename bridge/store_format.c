@@ -12,8 +12,9 @@
  *   t      topic name
  *   rest   the message's payload
  * Every other record with a payload: client id length, client id, then
- * what the record carries (HOLD and RELEASE: 2 octets of msg id; SESSION:
- * the blob; DONE and SESSION_DEL: nothing).
+ * what the record carries (HOLD and RELEASE: 2 octets of msg id; MARK: 2
+ * octets of the broker's packet id; SESSION: the blob; DONE and
+ * SESSION_DEL: nothing).
  */
 #include <assert.h>
 #include <string.h>

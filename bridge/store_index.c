@@ -2,7 +2,8 @@
  * store_index.c - the custody store's in-memory index: stations found by
  * client id through an open-addressing table; per station and direction a
  * FIFO of entries in seq order, where a message acknowledged out of order
- * is marked gone until it reaches the head; the held QoS 2 msg ids; and
+ * is marked gone until it reaches the head; the held QoS 2 msg ids; the
+ * broker's packet ids of uplink messages it sent PUBREC for (marks); and
  * what is live in each segment, which says what compaction must copy and
  * when a segment can go.
  */
@@ -289,6 +290,55 @@ void gw_sidx_hold_drop(struct gw_store *s, struct station *st, struct hold *h)
 	}
 }
 
+/* ---------------------------------------------------------------- marks */
+
+struct mark *gw_sidx_mark(struct station *st, uint64_t seq)
+{
+	for (uint16_t i = 0; i < st->nmarks; i++)
+		if (st->marks[i].seq == seq)
+			return &st->marks[i];
+	return NULL;
+}
+
+int gw_sidx_mark_room(struct station *st)
+{
+	uint16_t ncap;
+	struct mark *v;
+
+	if (st->nmarks < st->markcap)
+		return GW_STORE_OK;
+	if (st->markcap == UINT16_MAX)
+		return GW_STORE_ERR_NOMEM;
+	ncap = st->markcap ? (uint16_t)(st->markcap > UINT16_MAX / 2 ? UINT16_MAX : st->markcap * 2)
+	                   : 4;
+	v = realloc(st->marks, (size_t)ncap * sizeof *v);
+	if (v == NULL)
+		return GW_STORE_ERR_NOMEM;
+	st->marks = v;
+	st->markcap = ncap;
+	return GW_STORE_OK;
+}
+
+void gw_sidx_mark_add(struct gw_store *s, struct station *st, const struct mark *m)
+{
+	assert(st->nmarks < st->markcap);
+	st->marks[st->nmarks++] = *m;
+	s->stats.marks++;
+	gw_sidx_live(s, m->seg, m->size);
+}
+
+void gw_sidx_mark_drop(struct gw_store *s, struct station *st, struct mark *m)
+{
+	gw_sidx_dead(s, m->seg, m->size);
+	*m = st->marks[--st->nmarks];
+	s->stats.marks--;
+	if (st->nmarks == 0) {
+		free(st->marks);
+		st->marks = NULL;
+		st->markcap = 0;
+	}
+}
+
 /* ---------------------------------------------------------------- accounting */
 
 void gw_sidx_live(struct gw_store *s, uint32_t num, uint32_t size)
@@ -320,7 +370,8 @@ uint64_t gw_sidx_memory(const struct gw_store *s)
 		const struct station *st = &s->st[k];
 
 		m += (uint64_t)(st->dir[0].cap + st->dir[1].cap) * sizeof(struct entry) +
-		     (uint64_t)st->holdcap * sizeof(struct hold);
+		     (uint64_t)st->holdcap * sizeof(struct hold) +
+		     (uint64_t)st->markcap * sizeof(struct mark);
 	}
 	return m;
 }
@@ -331,6 +382,7 @@ void gw_sidx_free(struct gw_store *s)
 		free(s->st[k].dir[0].v);
 		free(s->st[k].dir[1].v);
 		free(s->st[k].holds);
+		free(s->st[k].marks);
 	}
 	free(s->st);
 	free(s->hash);

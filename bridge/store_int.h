@@ -17,10 +17,14 @@
  *   RELEASE    seq = the held message's; the station's PUBREL
  *   SESSION    seq = the next seq then; client id and blob
  *   SESSION_DEL
- * A removal record (DONE, RELEASE, SESSION_DEL, a later SESSION) is never
- * in an older segment than a copy of what it removes, because copies are
- * made only of what is live, always at the end of the log, and segments
- * are deleted oldest first.
+ *   MARK       seq = an UP message's; client id + the broker's packet id
+ *              (0: the mark cleared); the latest record of a seq wins
+ *              (copied by compaction while its message is live)
+ * A removal record (DONE, RELEASE, SESSION_DEL, a later SESSION or MARK)
+ * is never in an older segment than a copy of what it removes, because
+ * copies are made only of what is live, always at the end of the log, and
+ * segments are deleted oldest first. So position in the log, (segment,
+ * offset), is the order in which records were written.
  */
 #ifndef SNBRIDGE_GW_STORE_INT_H
 #define SNBRIDGE_GW_STORE_INT_H
@@ -42,6 +46,7 @@
 #define REC_RELEASE 7u
 #define REC_SESSION 8u
 #define REC_SESSION_DEL 9u
+#define REC_MARK 10u
 
 /* flags of UP and DOWN records */
 #define FL_QOS_MASK 0x03u
@@ -84,6 +89,15 @@ struct hold {
 	bool done;
 };
 
+/* A live uplink message's broker packet id; its record is a MARK record,
+ * which the mark owns (accounted live) until it is cleared, replaced or
+ * its message leaves. Few: only messages between PUBREC and PUBCOMP. */
+struct mark {
+	uint64_t seq;
+	uint32_t seg, off, size;
+	uint16_t mid;
+};
+
 struct station {
 	char id[GW_STORE_CLIENT_ID_MAX + 1];
 	uint8_t idlen;
@@ -91,6 +105,8 @@ struct station {
 	struct fifo dir[2];    /* GW_STORE_UP, GW_STORE_DOWN */
 	struct hold *holds;
 	uint16_t nholds, holdcap;
+	struct mark *marks;
+	uint16_t nmarks, markcap;
 	uint32_t sess_seg, sess_off, sess_size;
 };
 
@@ -159,7 +175,8 @@ void gw_sfmt_msg_put(uint8_t *buf, const struct msg_view *m);
 bool gw_sfmt_msg_get(const uint8_t *buf, size_t len, struct msg_view *m);
 
 /* Payload of DONE, SESSION_DEL: the client id; HOLD, RELEASE: id + msg id;
- * SESSION: id + blob. One layout: idlen, id, then the rest. */
+ * MARK: id + the broker's packet id; SESSION: id + blob. One layout:
+ * idlen, id, then the rest. */
 size_t gw_sfmt_id_size(size_t idlen, size_t rest);
 void gw_sfmt_id_put(uint8_t *buf, const char *id, size_t idlen, const uint8_t *rest, size_t n);
 bool gw_sfmt_id_get(const uint8_t *buf, size_t len, const char **id, size_t *idlen,
@@ -192,6 +209,13 @@ struct hold *gw_sidx_hold_seq(struct station *st, uint64_t seq);
 void gw_sidx_hold_add(struct gw_store *s, struct station *st, const struct hold *h);
 int gw_sidx_hold_room(struct station *st);
 void gw_sidx_hold_drop(struct gw_store *s, struct station *st, struct hold *h);
+/* The mark of uplink message seq, or NULL. */
+struct mark *gw_sidx_mark(struct station *st, uint64_t seq);
+/* Room for one more mark: GW_STORE_OK or _NOMEM. */
+int gw_sidx_mark_room(struct station *st);
+/* Add a mark (room made first; its record accounted live) / drop one (dead). */
+void gw_sidx_mark_add(struct gw_store *s, struct station *st, const struct mark *m);
+void gw_sidx_mark_drop(struct gw_store *s, struct station *st, struct mark *m);
 /* Segment accounting: size octets at segment num come alive / die. */
 void gw_sidx_live(struct gw_store *s, uint32_t num, uint32_t size);
 void gw_sidx_dead(struct gw_store *s, uint32_t num, uint32_t size);

@@ -1,6 +1,6 @@
 /*
  * store_msg.c - the custody store's API for messages both ways, QoS 2
- * holds and sessions (store.h): limits first, then the record, then the
+ * holds, the broker's PUBREC marks and sessions (store.h): limits first, then the record, then the
  * index, so that an error leaves nothing half done.
  */
 #include <assert.h>
@@ -206,11 +206,15 @@ static int retire(struct gw_store *s, struct station *st, int d, struct entry *e
 	}
 	if (d == GW_STORE_UP) {
 		struct hold *h = gw_sidx_hold_seq(st, e->seq);
+		struct mark *k = gw_sidx_mark(st, e->seq);
 
 		if (h != NULL && !h->done) {
 			h->done = true;
 			gw_sidx_live(s, h->seg, h->size);
 		}
+		/* The DONE record ends the mark on replay too. */
+		if (k != NULL)
+			gw_sidx_mark_drop(s, st, k);
 	}
 	if (why == WHY_EXPIRED) {
 		if (d == GW_STORE_UP)
@@ -296,6 +300,12 @@ static int peek(struct gw_store *s, int d, const char *id, uint64_t after, uint6
 		out->ttl_s = v.ttl_s;
 		out->received_ms = v.received_ms;
 		out->seq = e->seq;
+		out->broker_mid = 0;
+		if (d == GW_STORE_UP && st->nmarks > 0) {
+			struct mark *k = gw_sidx_mark(st, e->seq);
+
+			out->broker_mid = k != NULL ? k->mid : 0;
+		}
 		return GW_STORE_OK;
 	}
 	return GW_STORE_ERR_EMPTY;
@@ -355,6 +365,80 @@ int gw_store_up_release(struct gw_store *s, const char *client_id, uint16_t msg_
 	if (rc == GW_STORE_OK)
 		gw_sidx_hold_drop(s, st, h);
 	return rc;
+}
+
+/* ---------------------------------------------------------------- marks */
+
+int gw_store_up_mark(struct gw_store *s, const char *client_id, uint64_t seq, uint16_t broker_mid)
+{
+	struct station *st;
+	struct entry *e;
+	struct mark *k;
+	uint8_t mid[2] = { (uint8_t)(broker_mid >> 8), (uint8_t)broker_mid };
+	size_t psize;
+	uint32_t seg, off;
+	uint8_t *p;
+	int n, rc;
+
+	assert(s != NULL);
+	st = find(s, client_id);
+	e = st ? gw_sidx_lookup(&st->dir[GW_STORE_UP], seq) : NULL;
+	if (e == NULL)
+		return GW_STORE_ERR_NOT_FOUND;
+	if ((e->flags & FL_QOS_MASK) != 2)
+		return GW_STORE_ERR_INVALID;
+	k = gw_sidx_mark(st, seq);
+	if (k != NULL ? k->mid == broker_mid : broker_mid == 0)
+		return GW_STORE_OK;
+	/* Room in the index before the record, as for a put. */
+	if (k == NULL && gw_sidx_mark_room(st) != GW_STORE_OK)
+		return gw_slog_nomem(s);
+	psize = gw_sfmt_id_size(st->idlen, 2);
+	if ((p = gw_slog_scratch(s, psize)) == NULL)
+		return GW_STORE_ERR_NOMEM;
+	gw_sfmt_id_put(p, st->id, st->idlen, mid, 2);
+	n = gw_slog_encode(s, REC_MARK, 0, seq, p, psize);
+	if (n < 0)
+		return n;
+	rc = gw_slog_append(s, (size_t)n, sync_always(s), &seg, &off);
+	if (rc != GW_STORE_OK)
+		return rc;
+	if (broker_mid == 0) {
+		/* A clearing record is dead at once, like a DONE record. */
+		gw_sidx_mark_drop(s, st, k);
+		return GW_STORE_OK;
+	}
+	if (k != NULL) {
+		/* The message went out again under another id: the old one is over. */
+		gw_sidx_dead(s, k->seg, k->size);
+		gw_sidx_live(s, seg, (uint32_t)n);
+		*k = (struct mark){ .seq = seq, .seg = seg, .off = off, .size = (uint32_t)n,
+		                    .mid = broker_mid };
+	} else {
+		gw_sidx_mark_add(s, st, &(struct mark){ .seq = seq, .seg = seg, .off = off,
+		                                         .size = (uint32_t)n, .mid = broker_mid });
+	}
+	s->stats.marked++;
+	return GW_STORE_OK;
+}
+
+bool gw_store_up_mark_next(const struct gw_store *s, uint64_t *cursor, struct gw_store_mark *out)
+{
+	assert(s != NULL && cursor != NULL && out != NULL);
+	/* The cursor: station number above, index in its marks below. */
+	for (uint64_t k = *cursor >> 16; k < s->nst; k++, *cursor = k << 16) {
+		const struct station *st = &s->st[k];
+		uint64_t i = *cursor & 0xFFFFu;
+
+		if (i < st->nmarks) {
+			out->client_id = st->id;
+			out->seq = st->marks[i].seq;
+			out->broker_mid = st->marks[i].mid;
+			*cursor = k << 16 | (i + 1);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ---------------------------------------------------------------- stations */

@@ -3,7 +3,8 @@
  * oldest first and its records collected; a torn or damaged tail is cut.
  * Then, once per station, the messages are sorted by seq, a copy made by
  * compaction replaces the earlier one, and what a DONE record removed is
- * left out; the holds are settled the same way. Sorting once is what keeps
+ * left out; the holds and the broker's PUBREC marks are settled the same
+ * way. Sorting once is what keeps
  * a million messages with compaction's out-of-order copies at n log n.
  */
 #include <assert.h>
@@ -31,9 +32,22 @@ struct candv {
 	size_t n, cap;
 };
 
+/* A MARK record met. */
+struct mcand {
+	uint64_t seq;
+	uint32_t st, seg, off, size;
+	uint16_t mid;
+};
+
+struct mcandv {
+	struct mcand *v;
+	size_t n, cap;
+};
+
 struct replay {
 	struct u64v dones, rels;
 	struct candv cands;
+	struct mcandv marks;
 };
 
 /* ---------------------------------------------------------------- vectors */
@@ -58,6 +72,21 @@ static int cand_push(struct candv *a, const struct cand *c)
 	if (a->n == a->cap) {
 		size_t ncap = a->cap ? a->cap * 2 : 64;
 		struct cand *v = realloc(a->v, ncap * sizeof *v);
+
+		if (v == NULL)
+			return GW_STORE_ERR_NOMEM;
+		a->v = v;
+		a->cap = ncap;
+	}
+	a->v[a->n++] = *c;
+	return GW_STORE_OK;
+}
+
+static int mcand_push(struct mcandv *a, const struct mcand *c)
+{
+	if (a->n == a->cap) {
+		size_t ncap = a->cap ? a->cap * 2 : 64;
+		struct mcand *v = realloc(a->v, ncap * sizeof *v);
 
 		if (v == NULL)
 			return GW_STORE_ERR_NOMEM;
@@ -147,7 +176,7 @@ static int replay_other(struct gw_store *s, struct replay *rp, uint32_t seg, uin
 	int rc;
 
 	if (!gw_sfmt_id_get(r->payload.ptr, r->payload.len, &id, &idlen, &rest, &n) ||
-	    ((r->type == REC_HOLD || r->type == REC_RELEASE) && n != 2)) {
+	    ((r->type == REC_HOLD || r->type == REC_RELEASE || r->type == REC_MARK) && n != 2)) {
 		s->stats.damaged++;
 		return GW_STORE_OK;
 	}
@@ -166,6 +195,17 @@ static int replay_other(struct gw_store *s, struct replay *rp, uint32_t seg, uin
 		note_seq(s, r->seq + 1);
 		rc = station_of(s, id, idlen, &c.st);
 		if (rc == GW_STORE_OK && cand_push(&rp->cands, &c) != GW_STORE_OK)
+			rc = gw_slog_nomem(s);
+		return rc;
+	}
+	case REC_MARK: {
+		struct mcand m = { .seq = r->seq, .seg = seg, .off = off,
+		                   .size = (uint32_t)mqttsn_record_size(r->payload.len),
+		                   .mid = (uint16_t)(rest[0] << 8 | rest[1]) };
+
+		note_seq(s, r->seq + 1);
+		rc = station_of(s, id, idlen, &m.st);
+		if (rc == GW_STORE_OK && mcand_push(&rp->marks, &m) != GW_STORE_OK)
 			rc = gw_slog_nomem(s);
 		return rc;
 	}
@@ -206,6 +246,7 @@ static int replay(struct gw_store *s, struct replay *rp, uint32_t seg, uint32_t 
 	case REC_RELEASE:
 	case REC_SESSION:
 	case REC_SESSION_DEL:
+	case REC_MARK:
 		return replay_other(s, rp, seg, off, r);
 	default:
 		s->stats.damaged++;
@@ -361,6 +402,46 @@ static int settle_holds(struct gw_store *s, struct replay *rp)
 	return GW_STORE_OK;
 }
 
+static int cmp_mcand(const void *a, const void *b)
+{
+	const struct mcand *x = a, *y = b;
+
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	if (x->seg != y->seg)
+		return x->seg < y->seg ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * The marks: of the MARK records of one message the last written stands
+ * (position in the log is write order, store_int.h); one that clears
+ * (packet id 0), or whose message is done or gone, leaves no mark.
+ */
+static int settle_marks(struct gw_store *s, struct replay *rp)
+{
+	struct mcandv *c = &rp->marks;
+
+	if (c->n > 1)
+		qsort(c->v, c->n, sizeof *c->v, cmp_mcand);
+	for (size_t i = 0; i < c->n; i++) {
+		const struct mcand *k = &c->v[i];
+		struct station *st = &s->st[k->st];
+		struct entry *e;
+
+		if ((i + 1 < c->n && c->v[i + 1].seq == k->seq) || k->mid == 0)
+			continue;
+		e = gw_sidx_lookup(&st->dir[GW_STORE_UP], k->seq);
+		if (e == NULL || (e->flags & FL_QOS_MASK) != 2)
+			continue;
+		if (gw_sidx_mark_room(st) != GW_STORE_OK)
+			return gw_slog_nomem(s);
+		gw_sidx_mark_add(s, st, &(struct mark){ .seq = k->seq, .seg = k->seg, .off = k->off,
+		                                         .size = k->size, .mid = k->mid });
+	}
+	return GW_STORE_OK;
+}
+
 int gw_srec_recover(struct gw_store *s)
 {
 	struct replay rp;
@@ -391,16 +472,20 @@ int gw_srec_recover(struct gw_store *s)
 			}
 		}
 		rc = settle_holds(s, &rp);
+		if (rc == GW_STORE_OK)
+			rc = settle_marks(s, &rp);
 	}
 	free(rp.dones.v);
 	free(rp.rels.v);
 	free(rp.cands.v);
+	free(rp.marks.v);
 	if (rc != GW_STORE_OK)
 		return rc;
 	s->stats.recovered_up = s->stats.up_msgs;
 	s->stats.recovered_down = s->stats.down_msgs;
 	s->stats.recovered_sessions = s->stats.sessions;
 	s->stats.recovered_holds = s->stats.holds;
+	s->stats.recovered_marks = s->stats.marks;
 	if (s->nsegs == 0 || s->segs[s->nsegs - 1].size >= s->cfg.segment_bytes)
 		rc = gw_slog_create(s);
 	if (rc == GW_STORE_OK)

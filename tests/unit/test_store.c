@@ -842,6 +842,226 @@ static void test_tick_compacts(void **state)
 	gw_store_close(s);
 }
 
+/* ---------------------------------------------------------------- PUBREC marks */
+
+/* The broker's packet id peek reports for uplink message seq of id. */
+static uint16_t mark_of(struct gw_store *s, const char *id, uint64_t seq)
+{
+	struct gw_store_msg m;
+
+	assert_int_equal(gw_store_up_peek(s, id, seq - 1, T0, &m), GW_STORE_OK);
+	assert_int_equal(m.seq, seq);
+	return m.broker_mid;
+}
+
+static void test_marks(void **state)
+{
+	struct ctx *c = *state;
+	struct gw_store *s = open_store(c);
+	const struct gw_store_stats *st = gw_store_stats(s);
+	struct gw_store_mark mk;
+	uint64_t a, b, q1, d, cur = 0, marked;
+	int seen = 0;
+	char line[512];
+
+	assert_int_equal(put(s, GW_STORE_UP, "st", "a", 2, 1, 0, T0, &a), GW_STORE_OK);
+	assert_int_equal(put(s, GW_STORE_UP, "st", "b", 2, 2, 0, T0, &b), GW_STORE_OK);
+	assert_int_equal(put(s, GW_STORE_UP, "st", "q1", 1, 0, 0, T0, &q1), GW_STORE_OK);
+	assert_int_equal(put(s, GW_STORE_UP, "other", "d", 2, 1, 0, T0, &d), GW_STORE_OK);
+	assert_int_equal(mark_of(s, "st", a), 0);
+	assert_int_equal(gw_store_up_mark(s, "st", a, 5), GW_STORE_OK);
+	assert_int_equal(gw_store_up_mark(s, "st", b, 6), GW_STORE_OK);
+	assert_int_equal(gw_store_up_mark(s, "other", d, 5), GW_STORE_OK);
+	/* QoS 1 has no PUBREC; an unknown message or station */
+	assert_int_equal(gw_store_up_mark(s, "st", q1, 7), GW_STORE_ERR_INVALID);
+	assert_int_equal(gw_store_up_mark(s, "st", d, 7), GW_STORE_ERR_NOT_FOUND);
+	assert_int_equal(gw_store_up_mark(s, "nobody", a, 7), GW_STORE_ERR_NOT_FOUND);
+	/* the same mark again writes nothing; another id replaces it */
+	marked = st->marked;
+	assert_int_equal(gw_store_up_mark(s, "st", a, 5), GW_STORE_OK);
+	assert_int_equal(st->marked, marked);
+	assert_int_equal(gw_store_up_mark(s, "st", b, 9), GW_STORE_OK);
+	assert_int_equal(st->marked, marked + 1);
+	assert_int_equal(st->marks, 3);
+	assert_int_equal(mark_of(s, "st", a), 5);
+	assert_int_equal(mark_of(s, "st", b), 9);
+	assert_int_equal(mark_of(s, "st", q1), 0);
+	gw_store_close(s);
+
+	s = open_store(c);
+	st = gw_store_stats(s);
+	assert_int_equal(st->recovered_marks, 3);
+	assert_int_equal(mark_of(s, "st", a), 5);
+	assert_int_equal(mark_of(s, "st", b), 9);
+	assert_int_equal(mark_of(s, "other", d), 5);
+	gw_store_summary(s, 1, line, sizeof line);
+	assert_non_null(strstr(line, "3 broker PUBREC marks"));
+	while (gw_store_up_mark_next(s, &cur, &mk)) {
+		seen++;
+		if (mk.seq == a)
+			assert_true(strcmp(mk.client_id, "st") == 0 && mk.broker_mid == 5);
+		else if (mk.seq == b)
+			assert_true(strcmp(mk.client_id, "st") == 0 && mk.broker_mid == 9);
+		else
+			assert_true(mk.seq == d && strcmp(mk.client_id, "other") == 0);
+	}
+	assert_int_equal(seen, 3);
+	assert_false(gw_store_up_mark_next(s, &cur, &mk));
+	/* done takes the mark with it; 0 clears one */
+	assert_int_equal(gw_store_up_done(s, "st", a), GW_STORE_OK);
+	assert_int_equal(gw_store_up_mark(s, "other", d, 0), GW_STORE_OK);
+	assert_int_equal(mark_of(s, "other", d), 0);
+	assert_int_equal(gw_store_up_mark(s, "other", d, 0), GW_STORE_OK);
+	assert_int_equal(st->marks, 1);
+	gw_store_close(s);
+
+	s = open_store(c);
+	st = gw_store_stats(s);
+	assert_int_equal(st->recovered_marks, 1);
+	assert_int_equal(mark_of(s, "st", b), 9);
+	assert_int_equal(mark_of(s, "other", d), 0);
+	expect(s, GW_STORE_UP, "st", (const char *const[]){ "b", "q1" }, 2);
+	/* marked again after it was cleared: the newest record stands */
+	assert_int_equal(gw_store_up_mark(s, "other", d, 11), GW_STORE_OK);
+	gw_store_close(s);
+	s = open_store(c);
+	assert_int_equal(mark_of(s, "other", d), 11);
+	assert_int_equal(gw_store_stats(s)->recovered_marks, 2);
+	gw_store_close(s);
+}
+
+static void test_mark_sync_and_expiry(void **state)
+{
+	struct ctx *c = *state;
+	struct gw_store *s;
+	struct gw_store_msg m;
+	uint64_t seq, f;
+
+	c->cfg.sync = GW_STORE_SYNC_ALWAYS;
+	s = open_store(c);
+	assert_int_equal(put(s, GW_STORE_UP, "st", "short", 2, 3, 10, T0, &seq), GW_STORE_OK);
+	f = gw_store_stats(s)->fsyncs;
+	/* durable before the PUBREL leaves */
+	assert_int_equal(gw_store_up_mark(s, "st", seq, 17), GW_STORE_OK);
+	assert_int_equal(gw_store_stats(s)->fsyncs, f + 1);
+	/* the message expires, and the mark goes with it */
+	assert_int_equal(gw_store_up_peek(s, "st", 0, T0 + 60000, &m), GW_STORE_ERR_EMPTY);
+	assert_int_equal(gw_store_stats(s)->marks, 0);
+	assert_int_equal(gw_store_up_release(s, "st", 3), GW_STORE_OK);
+	gw_store_close(s);
+	s = open_store(c);
+	assert_int_equal(gw_store_stats(s)->recovered_marks, 0);
+	assert_int_equal(gw_store_stats(s)->live_bytes, 0);
+	gw_store_close(s);
+}
+
+/* A message and its mark, the mark the last record; returns the mark's size. */
+static long marked_message(struct ctx *c, uint64_t *seq)
+{
+	struct gw_store *s = open_store(c);
+	uint64_t before;
+
+	assert_int_equal(put(s, GW_STORE_UP, "st", "marked", 2, 4, 0, T0, seq), GW_STORE_OK);
+	before = gw_store_stats(s)->disk_bytes;
+	assert_int_equal(gw_store_up_mark(s, "st", *seq, 300), GW_STORE_OK);
+	before = gw_store_stats(s)->disk_bytes - before;
+	gw_store_close(s);
+	return (long)before;
+}
+
+static void test_mark_torn(void **state)
+{
+	struct ctx *c = *state;
+	uint64_t seq;
+	long rec = marked_message(c, &seq);
+	char path[400];
+	long full = last_segment(c, path, sizeof path);
+
+	for (long cut = full - rec; cut <= full; cut++) {
+		struct gw_store *s;
+
+		if (cut > full - rec) {
+			teardown(state);
+			setup(state);
+			c = *state;
+			assert_int_equal(marked_message(c, &seq), rec);
+			assert_int_equal(last_segment(c, path, sizeof path), full);
+		}
+		assert_int_equal(truncate(path, cut), 0);
+		s = open_store(c);
+		assert_int_equal(gw_store_stats(s)->torn_records, cut > full - rec && cut < full);
+		/* the message stays; the mark only when its record is whole */
+		assert_int_equal(mark_of(s, "st", seq), cut == full ? 300 : 0);
+		assert_int_equal(gw_store_stats(s)->recovered_marks, cut == full);
+		assert_int_equal(gw_store_up_mark(s, "st", seq, 301), GW_STORE_OK);
+		gw_store_close(s);
+		s = open_store(c);
+		assert_int_equal(gw_store_stats(s)->torn_records, 0);
+		assert_int_equal(mark_of(s, "st", seq), 301);
+		gw_store_close(s);
+	}
+}
+
+static void test_mark_compaction(void **state)
+{
+	struct ctx *c = *state;
+	struct gw_store *s;
+	const struct gw_store_stats *st;
+	uint64_t seqs[80];
+	char text[32];
+	int steps = 0, rc;
+
+	c->cfg.segment_bytes = 1024;
+	c->cfg.compact_min_bytes = 1;
+	c->cfg.compact_step_bytes = 200;
+	s = open_store(c);
+	st = gw_store_stats(s);
+	/* marks written early, in the segments compaction empties */
+	for (int i = 0; i < 80; i++) {
+		snprintf(text, sizeof text, "m%02d", i);
+		assert_int_equal(put(s, GW_STORE_UP, "st", text, 2, (uint16_t)(i + 1), 0, T0, &seqs[i]),
+		                 GW_STORE_OK);
+		assert_int_equal(gw_store_up_mark(s, "st", seqs[i], (uint16_t)(1000 + i)), GW_STORE_OK);
+	}
+	/* keep every eighth; of those, one replaced and one cleared later */
+	for (int i = 0; i < 80; i++) {
+		assert_int_equal(gw_store_up_release(s, "st", (uint16_t)(i + 1)), GW_STORE_OK);
+		if (i % 8 != 5)
+			assert_int_equal(gw_store_up_done(s, "st", seqs[i]), GW_STORE_OK);
+	}
+	assert_int_equal(gw_store_up_mark(s, "st", seqs[13], 7), GW_STORE_OK);
+	assert_int_equal(gw_store_up_mark(s, "st", seqs[21], 0), GW_STORE_OK);
+	/* a crash part-way through a pass, then the pass to its end */
+	while (st->compact_copied < 4) {
+		assert_int_equal(gw_store_compact_step(s), 1);
+		assert_true(++steps < 1000);
+	}
+	gw_store_close(s);
+	s = open_store(c);
+	st = gw_store_stats(s);
+	assert_int_equal(st->recovered_marks, 9);
+	for (;;) {
+		rc = gw_store_compact_step(s);
+		assert_true(rc >= 0);
+		assert_true(++steps < 1000);
+		if (rc == 0)
+			break;
+	}
+	assert_true(st->compactions >= 1);
+	assert_int_equal(count_segments(c), 2);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 5; i < 80; i += 8)
+			assert_int_equal(mark_of(s, "st", seqs[i]),
+			                 i == 13 ? 7 : i == 21 ? 0 : (uint16_t)(1000 + i));
+		assert_int_equal(gw_store_stats(s)->marks, 9);
+		assert_int_equal(gw_store_stats(s)->damaged, 0);
+		gw_store_close(s);
+		s = open_store(c);
+	}
+	assert_int_equal(gw_store_stats(s)->recovered_marks, 9);
+	gw_store_close(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -859,6 +1079,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compaction_interrupted, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tick_compacts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_marks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mark_sync_and_expiry, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mark_torn, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mark_compaction, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
