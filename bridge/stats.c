@@ -122,7 +122,7 @@ static uint64_t field_value(const struct gw_stats *s, size_t i)
 }
 
 /* The custody store's and drainer's counters, by name; returns how many. */
-#define NCUSTODY 23
+#define NCUSTODY 24
 struct named {
 	const char *name;
 	uint64_t v;
@@ -148,6 +148,7 @@ static size_t custody_values(const struct gw_stats_pub *sp, struct named out[NCU
 		{"waiting_down", s->down_msgs},   {"sessions", s->sessions},
 		{"published", d.published},       {"acked", d.acked},
 		{"broker_refused", d.broker_refused}, {"inflight", d.inflight},
+		{"released", d.released},
 	};
 	memcpy(out, v, sizeof v);
 	return NCUSTODY;
