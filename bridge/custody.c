@@ -61,16 +61,7 @@ struct gw_custody {
 
 /* ---------------------------------------------------------------- clocks */
 
-/* The store keeps wall-clock times: receive times and expiry outlive a restart. */
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-/* One line per kind per CUSTODY_LOG_MS; the rest is counted by the callers. */
-static bool log_due(uint64_t *last, uint64_t now)
+bool gw_custody_log_due(uint64_t *last, uint64_t now)
 {
 	if (*last != 0 && now - *last < CUSTODY_LOG_MS)
 		return false;
@@ -152,7 +143,7 @@ int gw_custody_put(struct gw_custody *c, const char *client_id, const char *topi
 		.msg_id = qos == 2 ? msg_id : 0,
 		.ttl_s = c->ttl_s,
 	};
-	uint64_t now = wall_ms();
+	uint64_t now = gw_wall_ms();
 	int rc = gw_store_up_put(c->store, &m, now);
 	switch (rc) {
 	case GW_STORE_OK:
@@ -162,12 +153,12 @@ int gw_custody_put(struct gw_custody *c, const char *client_id, const char *topi
 	case GW_STORE_ERR_STATION_FULL:
 	case GW_STORE_ERR_TOO_BIG:
 		/* the core logs the refusal per station; this says why, once */
-		if (log_due(&c->full_logged, now))
+		if (gw_custody_log_due(&c->full_logged, now))
 			gw_log(GW_LOG_WARN, "custody store: %s (%s): refusing with congestion",
 			       gw_store_strerror(rc), client_id);
 		return GW_CUSTODY_FULL;
 	default:
-		if (log_due(&c->io_logged, now))
+		if (gw_custody_log_due(&c->io_logged, now))
 			gw_log(GW_LOG_ERR, "custody store: %s: %s; refusing with congestion until it "
 			       "writes again", gw_store_strerror(rc), gw_store_errmsg(c->store));
 		return GW_CUSTODY_IO;
@@ -184,7 +175,7 @@ int gw_custody_release(struct gw_custody *c, const char *client_id, uint16_t msg
 	int rc = gw_store_up_release(c->store, client_id, msg_id);
 	if (rc == GW_STORE_OK || rc == GW_STORE_ERR_NOT_FOUND)
 		return 0;
-	if (log_due(&c->io_logged, wall_ms()))
+	if (gw_custody_log_due(&c->io_logged, gw_wall_ms()))
 		gw_log(GW_LOG_ERR, "custody store: PUBREL of %s: %s: %s", client_id,
 		       gw_store_strerror(rc), gw_store_errmsg(c->store));
 	return -1;
@@ -269,7 +260,7 @@ static bool pump_station(struct gw_custody *c, struct station *st, uint64_t now)
 		/* up, and libmosquitto refused it (a topic that is not UTF-8, too
 		 * large): it never will take it, and it must not block the rest */
 		c->st.broker_refused++;
-		if (log_due(&c->refused_logged, now))
+		if (gw_custody_log_due(&c->refused_logged, now))
 			gw_log(GW_LOG_WARN, "custody: a message of %s cannot be published to the broker; "
 			       "dropped (counted as broker_refused)", st->id);
 		st->last_sent = m.seq;
@@ -291,7 +282,7 @@ static void pump(struct gw_custody *c)
 	if (!c->dirty || !gw_broker_custody_up(c->broker) || cust_release_busy(&c->rel))
 		return;
 	c->dirty = false;
-	uint64_t now = wall_ms();
+	uint64_t now = gw_wall_ms();
 	uint32_t start = c->rotate;
 	for (int pass = 0; pass < 2; pass++) {
 		uint32_t cursor = 0, idx = 0;
@@ -372,7 +363,7 @@ static void on_received(void *arg, uint32_t token)
 		f->mark = (uint16_t)token;
 		return;
 	}
-	if (rc != GW_STORE_ERR_NOT_FOUND && log_due(&c->mark_logged, wall_ms()))
+	if (rc != GW_STORE_ERR_NOT_FOUND && gw_custody_log_due(&c->mark_logged, gw_wall_ms()))
 		gw_log(GW_LOG_ERR, "custody store: recording the broker's PUBREC: %s: %s (were the bridge "
 		       "killed before the PUBCOMP, the message could reach subscribers twice)",
 		       gw_store_strerror(rc), gw_store_errmsg(c->store));
@@ -410,12 +401,13 @@ static void on_acked(void *arg, uint32_t token, int reason)
 	if (reason >= 0x80) {
 		/* a refusal the broker would repeat (not authorised, topic invalid...) */
 		c->st.broker_refused++;
-		if (log_due(&c->refused_logged, wall_ms()))
+		if (gw_custody_log_due(&c->refused_logged, gw_wall_ms()))
 			gw_log(GW_LOG_WARN, "custody: the broker refused a message of %s (reason 0x%02x); "
 			       "dropped (counted as broker_refused)", st->id, (unsigned)reason);
 	}
 	int rc = gw_store_up_done(c->store, st->id, f->seq);
-	if (rc != GW_STORE_OK && rc != GW_STORE_ERR_NOT_FOUND && log_due(&c->io_logged, wall_ms()))
+	if (rc != GW_STORE_OK && rc != GW_STORE_ERR_NOT_FOUND &&
+	    gw_custody_log_due(&c->io_logged, gw_wall_ms()))
 		gw_log(GW_LOG_ERR, "custody store: done: %s: %s (the message may be sent again)",
 		       gw_store_strerror(rc), gw_store_errmsg(c->store));
 	if (reason < 0x80)
@@ -440,8 +432,8 @@ static void on_timer(void *arg, uint64_t now)
 {
 	struct gw_custody *c = arg;
 	(void)now;
-	int rc = gw_store_tick(c->store, wall_ms());
-	if (rc != GW_STORE_OK && log_due(&c->io_logged, wall_ms()))
+	int rc = gw_store_tick(c->store, gw_wall_ms());
+	if (rc != GW_STORE_OK && gw_custody_log_due(&c->io_logged, gw_wall_ms()))
 		gw_log(GW_LOG_ERR, "custody store: %s: %s", gw_store_strerror(rc),
 		       gw_store_errmsg(c->store));
 }
@@ -449,7 +441,7 @@ static void on_timer(void *arg, uint64_t now)
 void gw_custody_prepare(struct gw_custody *c)
 {
 	pump(c);
-	uint64_t wall = wall_ms();
+	uint64_t wall = gw_wall_ms();
 	uint64_t due = gw_store_next_deadline(c->store, wall);
 	if (due == UINT64_MAX) {
 		gw_timer_disarm(c->loop, &c->timer);

@@ -94,6 +94,10 @@
 
 struct gw_custody;
 
+/* Whether a line of the kind last logged at *last may go out now (one per
+ * CUSTODY_LOG_MS; the rest is counted by the callers); sets *last if so. */
+bool gw_custody_log_due(uint64_t *last, uint64_t now_ms);
+
 struct gw_custody_config {
 	const char *dir;              /* the store's directory */
 	struct gw_store_config store; /* limits and fsync policy */

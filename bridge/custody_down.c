@@ -4,27 +4,14 @@
  */
 #include "bridge/custody_down.h"
 
-#include <time.h>
-
 #include "bridge/custody.h"
 #include "bridge/log.h"
-
-/* The store keeps wall-clock times: time to live outlives a restart. */
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
+#include "bridge/loop.h"
 
 /* One line per kind of failure per minute, whatever the number of stations. */
 static bool log_due(uint64_t *last)
 {
-	uint64_t now = wall_ms();
-	if (*last != 0 && now - *last < CUSTODY_LOG_MS)
-		return false;
-	*last = now;
-	return true;
+	return gw_custody_log_due(last, gw_wall_ms());
 }
 
 static uint64_t put_logged, done_logged, save_logged, next_logged;
@@ -43,7 +30,7 @@ int gw_custody_down_put(struct gw_store *st, const char *client_id, const char *
 		.retain = retain,
 		.ttl_s = ttl_s,
 	};
-	int rc = gw_store_down_put(st, &m, wall_ms());
+	int rc = gw_store_down_put(st, &m, gw_wall_ms());
 	switch (rc) {
 	case GW_STORE_OK:
 		*seq = m.seq;
@@ -63,7 +50,7 @@ int gw_custody_down_put(struct gw_store *st, const char *client_id, const char *
 int gw_custody_down_next(struct gw_store *st, const char *client_id, uint64_t after,
                          struct gw_down_msg *out)
 {
-	uint64_t now = wall_ms();
+	uint64_t now = gw_wall_ms();
 	/* a record that no longer reads back is dropped and counted by the
 	 * store; the next one is tried, a bounded number of times */
 	for (int tries = 0; tries < 64; tries++) {
@@ -124,7 +111,7 @@ void gw_custody_session_drop(struct gw_store *st, const char *client_id)
 		       gw_store_strerror(rc), gw_store_errmsg(st));
 	/* the messages that waited for it go with it; bounded by what is there */
 	uint32_t n = gw_store_station_count(st, client_id, GW_STORE_DOWN);
-	uint64_t now = wall_ms();
+	uint64_t now = gw_wall_ms();
 	for (uint32_t i = 0; i <= n; i++) {
 		struct gw_store_msg m;
 		rc = gw_store_down_peek(st, client_id, 0, now, &m);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "bridge/log.h"
 
@@ -35,13 +34,6 @@ struct cust_pending {
 };
 
 /* ---------------------------------------------------------------- helpers */
-
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* By packet id, then newest message first. */
 static int cmp_pending(const void *a, const void *b)
@@ -123,7 +115,7 @@ static void forget_marks(struct cust_release *r)
 			finish(r, p);
 			continue;
 		}
-		uint64_t now = wall_ms();
+		uint64_t now = gw_wall_ms();
 		if (r->logged == 0 || now - r->logged >= 60000u) {
 			r->logged = now;
 			gw_log(GW_LOG_ERR, "custody store: clearing a PUBREC mark: %s: %s; nothing is "

@@ -128,7 +128,7 @@ static void put_str16(struct wbuf *w, const void *p, size_t n)
 	put_bytes(w, p, n);
 }
 
-static void encode(struct gw *gw, const struct gw_session *s, struct wbuf *w)
+static void encode(const struct gw_session *s, struct wbuf *w)
 {
 	const struct gw_endpoint *ep = &s->ep;
 	enum gw_client_state st = s->state;
@@ -184,7 +184,6 @@ static void encode(struct gw *gw, const struct gw_session *s, struct wbuf *w)
 	put_u64(w, s->head_seq);
 	put_u16(w, s->head_msg_id);
 	put_u8(w, s->head_stage);
-	(void)gw;
 }
 
 /* ---------------------------------------------------------------- saving */
@@ -223,7 +222,7 @@ void gw_persist_save(struct gw *gw, struct gw_session *s)
 	unlink_dirty(gw, s);
 	if (!gw_persisting(gw, s))
 		return;
-	encode(gw, s, &w);
+	encode(s, &w);
 	if (w.failed) {
 		gw_say(gw, GW_LOG_ERR, "client %s: out of memory saving its session", s->client_id);
 		return;

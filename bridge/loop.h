@@ -37,6 +37,9 @@ struct gw_timer {
 
 /* Milliseconds on CLOCK_MONOTONIC: the time every core takes as now_ms. */
 uint64_t gw_clock_ms(void);
+/* Milliseconds on CLOCK_REALTIME: what outlives a restart (the custody
+ * store's receive times and expiry). */
+uint64_t gw_wall_ms(void);
 
 /* A new loop, or NULL with the reason in err. */
 struct gw_loop *gw_loop_new(char *err, size_t errlen);

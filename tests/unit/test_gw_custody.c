@@ -83,30 +83,17 @@ static int cust_release(void *ctx, const char *client_id, uint16_t msg_id)
 /* A fake daemon (test_gw_fake.h) whose core runs in custody mode. */
 static struct fake *custody_new(enum gw_broker_mode mode)
 {
-	struct fake *f = calloc(1, sizeof *f);
+	struct gw_config cfg;
 	struct gw_ops ops;
 
-	assert_non_null(f);
-	f->sent = calloc(FAKE_MAX, sizeof *f->sent);
-	assert_non_null(f->sent);
-	fake_cfg(&f->cfg);
-	f->cfg.mode = mode;
-	f->cfg.custody = true;
+	fake_cfg(&cfg);
+	cfg.mode = mode;
+	cfg.custody = true;
 	memset(&ops, 0, sizeof ops);
-	ops.send = fake_send;
-	ops.broker_open = fake_open;
-	ops.broker_close = fake_close;
-	ops.broker_publish = fake_publish;
-	ops.broker_subscribe = fake_subscribe;
-	ops.broker_unsubscribe = fake_unsubscribe;
-	ops.log = fake_log;
 	ops.custody_put = cust_put;
 	ops.custody_held = cust_held;
 	ops.custody_release = cust_release;
-	f->gw = gw_new(&f->cfg, &ops, f);
-	assert_non_null(f->gw);
-	f->now = 1000;
-	return f;
+	return fake_new_ops(&cfg, &ops);
 }
 
 static int setup(void **state)

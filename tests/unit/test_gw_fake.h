@@ -186,7 +186,9 @@ static inline void fake_log(void *ctx, enum gw_log_level level, const char *line
 
 /* ---------------------------------------------------------------- setup */
 
-static inline struct fake *fake_new_cfg(const struct gw_config *cfg)
+/* A fake daemon around a core with cfg; extra (may be NULL) brings callbacks
+ * beyond the datagram, broker and log ones (custody's), which this sets. */
+static inline struct fake *fake_new_ops(const struct gw_config *cfg, const struct gw_ops *extra)
 {
 	struct fake *f = calloc(1, sizeof *f);
 	struct gw_ops ops;
@@ -195,7 +197,10 @@ static inline struct fake *fake_new_cfg(const struct gw_config *cfg)
 	f->sent = calloc(FAKE_MAX, sizeof *f->sent);
 	assert_non_null(f->sent);
 	f->cfg = *cfg;
-	memset(&ops, 0, sizeof ops);
+	if (extra != NULL)
+		ops = *extra;
+	else
+		memset(&ops, 0, sizeof ops);
 	ops.send = fake_send;
 	ops.broker_open = fake_open;
 	ops.broker_close = fake_close;
@@ -207,6 +212,11 @@ static inline struct fake *fake_new_cfg(const struct gw_config *cfg)
 	assert_non_null(f->gw);
 	f->now = 1000;
 	return f;
+}
+
+static inline struct fake *fake_new_cfg(const struct gw_config *cfg)
+{
+	return fake_new_ops(cfg, NULL);
 }
 
 /* Defaults without ADVERTISE or the shared connection, which most tests do not want. */

@@ -91,21 +91,9 @@ static void cb_down_done(void *ctx, const char *client_id, uint64_t seq)
 
 static void core_start(struct world *w)
 {
-	struct fake *f = calloc(1, sizeof *f);
 	struct gw_ops ops;
 
-	assert_non_null(f);
-	f->sent = calloc(FAKE_MAX, sizeof *f->sent);
-	assert_non_null(f->sent);
-	f->cfg = w->cfg;
 	memset(&ops, 0, sizeof ops);
-	ops.send = fake_send;
-	ops.broker_open = fake_open;
-	ops.broker_close = fake_close;
-	ops.broker_publish = fake_publish;
-	ops.broker_subscribe = fake_subscribe;
-	ops.broker_unsubscribe = fake_unsubscribe;
-	ops.log = fake_log;
 	ops.custody_put = cb_put;
 	ops.custody_held = cb_held;
 	ops.custody_release = cb_release;
@@ -114,10 +102,7 @@ static void core_start(struct world *w)
 	ops.down_put = cb_down_put;
 	ops.down_next = cb_down_next;
 	ops.down_done = cb_down_done;
-	f->gw = gw_new(&w->cfg, &ops, f);
-	assert_non_null(f->gw);
-	f->now = 1000;
-	w->f = f;
+	w->f = fake_new_ops(&w->cfg, &ops);
 }
 
 static void store_open(struct world *w)
